@@ -1,0 +1,93 @@
+import type { ServiceConfig, ServiceKind } from '../../shared/config/agent-config.js';
+import type { Clock } from '../../shared/clock.js';
+
+/**
+ * What one probe attempt observed. The state machine decides what an outcome means
+ * (a refused connection can be a crash or a loading vLLM; busy is never a failure).
+ */
+export type ProbeOutcome =
+  | 'ok' // the check passed
+  | 'loading' // server says it is loading a model (llama.cpp 503 "Loading model", SGLang 503 while starting)
+  | 'busy' // overloaded / no free slot / 429: alive and working, not a failure
+  | 'refused' // TCP connection refused (nothing listening)
+  | 'timeout' // no complete answer within the timeout (hang)
+  | 'http_error' // unexpected HTTP status (5xx, 404 ...)
+  | 'bad_response' // answered, but the body is garbage / oversized / wrong shape
+  | 'model_missing' // answered, but the configured model is not listed / loaded
+  | 'error'; // any other network error (reset, DNS, TLS)
+
+export type ProbeLevel = 'alive' | 'ready' | 'deep';
+
+export interface ProbeAttempt {
+  level: ProbeLevel;
+  outcome: ProbeOutcome;
+  url: string; // base URL that was probed
+  latencyMs: number;
+  status?: number; // HTTP status when there was one
+  detail: string; // short human reason, e.g. "503 Loading model", "connect ECONNREFUSED"
+}
+
+/** Parsed Prometheus counters/gauges that tell busy from hung (SPEC §5 metrics-aware probing). */
+export interface MetricsSample {
+  at: number;
+  /** requests being processed now */
+  running: number;
+  /** requests queued, not yet started */
+  waiting: number;
+  /** monotonic progress: tokens generated + requests finished (sum of what the kind exposes) */
+  progress: number;
+  /** KV cache usage 0..1 when exposed (vLLM gpu_cache_usage_perc / kv_cache_usage_perc) */
+  kvCacheUsage?: number;
+}
+
+export interface ProbeContext {
+  /** per-attempt timeout in ms */
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * One probe implementation per kind (SPEC §5 table). Each method probes one base URL once,
+ * with no retries; retries, fallbacks and timing live in the round runner.
+ */
+export interface Probe {
+  readonly kind: ServiceKind;
+  alive(baseUrl: string, ctx: ProbeContext): Promise<ProbeAttempt>;
+  /** model listed/loaded etc.; kinds where ready = alive return alive's attempt */
+  ready(baseUrl: string, ctx: ProbeContext): Promise<ProbeAttempt>;
+  /** one-token generation; undefined for kinds without one (http, tcp) */
+  deep?(baseUrl: string, ctx: ProbeContext & { vision: boolean; prompt: string }): Promise<ProbeAttempt>;
+  /** Prometheus metrics, or null when the kind/server exposes none */
+  metrics?(baseUrl: string, ctx: ProbeContext): Promise<MetricsSample | null>;
+}
+
+export type ProbeFactory = (service: ServiceConfig, deps: ProbeDeps) => Probe;
+
+export interface ProbeDeps {
+  clock: Clock;
+  /** shared keep-alive HTTP dispatcher (undici Agent) */
+  dispatcher?: import('undici').Dispatcher;
+  /** cap on bytes read from any response body (default 256 KiB) */
+  maxBodyBytes?: number;
+}
+
+/** Result of one probe round for a service: what the state machine consumes. */
+export interface RoundResult {
+  at: number;
+  /** best outcome over primary and fallbacks after retries */
+  outcome: ProbeOutcome;
+  /** which base URL answered ok (primary or a fallback); undefined if none */
+  servedBy?: string;
+  /** true when the primary URL itself passed */
+  primaryOk: boolean;
+  /** how many attempts were made on the primary URL */
+  attempts: number;
+  latencyMs: number;
+  detail: string;
+  /** set when a deep probe ran in this round */
+  deep?: ProbeAttempt;
+  /** set when metrics were read in this round */
+  metrics?: MetricsSample;
+  /** the individual attempts, newest last (bounded) */
+  trail: ProbeAttempt[];
+}

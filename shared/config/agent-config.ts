@@ -1,0 +1,328 @@
+import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
+import type { ValidateFunction } from 'ajv';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import { configAjv, loadYamlConfig, readConfigFile, type LoadOptions } from './load.js';
+
+export const SERVICE_KINDS = ['llamacpp', 'vllm', 'tgi', 'ollama', 'sglang', 'openai', 'http', 'tcp'] as const;
+export type ServiceKind = (typeof SERVICE_KINDS)[number];
+
+/**
+ * systemd unit names: letters, digits and `:_.@-`, not starting with `-` (an argv element
+ * starting with `-` would be read as an option). Same rule as Uptime Kuma's system-service
+ * monitor, plus the leading-dash guard and systemd's 255-character limit.
+ */
+export const UNIT_NAME_PATTERN = '^[A-Za-z0-9_@:.][A-Za-z0-9_@:.\\-]{0,254}$';
+export const UNIT_NAME_RE = new RegExp(UNIT_NAME_PATTERN);
+
+const duration = { duration: true } as const;
+const timing = {
+  interval: { ...duration, default: '10s' },
+  timeout: { ...duration, default: '10s' },
+  retries: { type: 'integer', minimum: 1, maximum: 20, default: 3, 'x-expect': 'an integer from 1 to 20' },
+  retryDelay: { ...duration, default: '2s' },
+  startupGrace: { ...duration, default: '10m' },
+  recoverAfter: { type: 'integer', minimum: 1, maximum: 100, default: 2, 'x-expect': 'an integer from 1 to 100' },
+  stallAfter: { ...duration, default: '60s' },
+  slowAfter: { ...duration, 'x-expect': 'a duration: deep probes slower than this make the service degraded (reason slow)' },
+} as const;
+const timingKeys = Object.keys(timing) as (keyof typeof timing)[];
+
+const labels = { type: 'object', additionalProperties: { type: 'string' }, default: {}, 'x-expect': 'a mapping of label names to strings' } as const;
+
+export const agentConfigSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['services'],
+  properties: {
+    agent: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$', 'x-expect': 'an agent id of letters, digits and _.:- (max 128)' },
+        labels,
+      },
+    },
+    coordinator: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url'],
+      properties: {
+        url: {
+          anyOf: [
+            { type: 'string', urlSchemes: ['ws', 'wss'] },
+            { type: 'array', minItems: 1, items: { type: 'string', urlSchemes: ['ws', 'wss'] } },
+          ],
+          'x-expect': 'a ws:// or wss:// URL, or a list of them',
+        },
+        token: { type: 'string', minLength: 1, 'x-expect': 'a non-empty token' },
+        tokenFile: { type: 'string', minLength: 1 },
+        spoolDir: { type: 'string', minLength: 1, default: '/var/lib/llm-health/spool' },
+        spoolMaxBytes: { type: 'integer', minimum: 65536, default: 64 * 1024 * 1024, 'x-expect': 'a byte count of at least 65536' },
+        fsync: { enum: ['always', 'batch', 'never'], default: 'batch' },
+        heartbeat: { ...duration, default: '10s' },
+        reconnectMax: { ...duration, default: '30s' },
+      },
+    },
+    defaults: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: timing,
+    },
+    services: {
+      type: 'array',
+      minItems: 1,
+      'x-expect': 'a list of services to watch',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'kind', 'url'],
+        properties: {
+          name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', 'x-expect': 'a service name of letters, digits and _.- (max 64)' },
+          kind: { enum: [...SERVICE_KINDS] },
+          url: { type: 'string', urlSchemes: ['http', 'https', 'tcp'] },
+          fallbackUrls: { type: 'array', items: { type: 'string', urlSchemes: ['http', 'https', 'tcp'] }, default: [] },
+          unit: { type: 'string', pattern: UNIT_NAME_PATTERN, 'x-expect': 'a systemd unit name like llama-server.service (letters, digits, _@:.- only)' },
+          model: { type: 'string', minLength: 1 },
+          labels,
+          path: { type: 'string', pattern: '^/', 'x-expect': 'a path starting with /' },
+          expectStatus: { type: 'integer', minimum: 100, maximum: 599 },
+          expectBody: { type: 'string' },
+          metrics: { anyOf: [{ type: 'boolean' }, { enum: ['auto'] }], default: 'auto', 'x-expect': 'true, false or auto' },
+          metricsPath: { type: 'string', pattern: '^/', default: '/metrics', 'x-expect': 'a path starting with /' },
+          deepProbe: {
+            anyOf: [
+              { type: 'boolean' },
+              {
+                type: 'object',
+                additionalProperties: false,
+                properties: {
+                  every: { ...duration, default: '1m' },
+                  timeout: { ...duration, default: '30s' },
+                  vision: { type: 'boolean', default: false },
+                  prompt: { type: 'string', default: 'Say OK.' },
+                },
+              },
+            ],
+            'x-expect': 'false or a mapping with every, timeout, vision, prompt',
+          },
+          ...timing,
+        },
+      },
+    },
+    restart: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        systemctl: {
+          anyOf: [
+            { type: 'string', minLength: 1 },
+            { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+          ],
+          default: 'systemctl',
+          'x-expect': 'a command name or an argv list like [sudo, -n, systemctl]',
+        },
+        maxRestarts: { type: 'integer', minimum: 0, maximum: 1000, default: 3 },
+        window: { ...duration, default: '30m' },
+        backoff: { ...duration, default: '30s' },
+        timeout: { ...duration, default: '90s' },
+        journal: { type: 'boolean', default: true },
+        journalLines: { type: 'integer', minimum: 0, maximum: 1000, default: 50 },
+      },
+    },
+    gpu: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { anyOf: [{ type: 'boolean' }, { enum: ['auto'] }], default: 'auto', 'x-expect': 'true, false or auto' },
+        interval: { ...duration, default: '30s' },
+        command: { type: 'string', minLength: 1, default: 'nvidia-smi' },
+        temperatureWarn: { type: 'number', default: 85 },
+        memoryWarnPercent: { type: 'number', minimum: 0, maximum: 100, default: 98 },
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        file: { type: 'string', minLength: 1 },
+        level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
+      },
+    },
+  },
+} as const;
+
+export interface DeepProbeConfig {
+  every: number;
+  timeout: number;
+  vision: boolean;
+  prompt: string;
+}
+
+/** A service with every default applied: what probes, state machine and restarter read. */
+export interface ServiceConfig {
+  name: string;
+  kind: ServiceKind;
+  url: string;
+  fallbackUrls: string[];
+  unit?: string;
+  model?: string;
+  labels: Record<string, string>;
+  path?: string;
+  expectStatus?: number;
+  expectBody?: string;
+  metrics: boolean | 'auto';
+  metricsPath: string;
+  deepProbe?: DeepProbeConfig;
+  interval: number;
+  timeout: number;
+  retries: number;
+  retryDelay: number;
+  startupGrace: number;
+  recoverAfter: number;
+  stallAfter: number;
+  slowAfter?: number;
+}
+
+export interface RestartConfig {
+  enabled: boolean;
+  /** argv prefix, e.g. ['systemctl'] or ['sudo', '-n', 'systemctl'] */
+  systemctl: string[];
+  maxRestarts: number;
+  window: number;
+  backoff: number;
+  timeout: number;
+  journal: boolean;
+  journalLines: number;
+}
+
+export interface CoordinatorLinkConfig {
+  urls: string[];
+  token: string;
+  spoolDir: string;
+  spoolMaxBytes: number;
+  fsync: 'always' | 'batch' | 'never';
+  heartbeat: number;
+  reconnectMax: number;
+}
+
+export interface GpuConfig {
+  enabled: boolean | 'auto';
+  interval: number;
+  command: string;
+  temperatureWarn: number;
+  memoryWarnPercent: number;
+}
+
+export interface AgentConfig {
+  file: string;
+  agent: { id: string; labels: Record<string, string> };
+  coordinator?: CoordinatorLinkConfig;
+  services: ServiceConfig[];
+  restart: RestartConfig;
+  gpu: GpuConfig;
+  log: { file?: string; level: string };
+}
+
+let compiled: ValidateFunction | undefined;
+function validator(): ValidateFunction {
+  return (compiled ??= configAjv().compile(agentConfigSchema));
+}
+
+type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export function loadAgentConfig(file: string, options: LoadOptions = {}): AgentConfig {
+  return parseAgentConfig(file, readConfigFile(file), options);
+}
+
+export function parseAgentConfig(file: string, text: string, options: LoadOptions = {}): AgentConfig {
+  const raw = loadYamlConfig<Raw>(file, text, validator(), options);
+  const issues: ConfigIssue[] = [];
+
+  const seen = new Map<string, number>();
+  const services: ServiceConfig[] = (raw.services as Raw[]).map((s, i) => {
+    const first = seen.get(s.name);
+    if (first !== undefined) issues.push({ path: `services[${i}].name`, message: `duplicate service name ${JSON.stringify(s.name)} (first used at services[${first}])` });
+    else seen.set(s.name, i);
+    const scheme = new URL(s.url).protocol;
+    const wantTcp = s.kind === 'tcp';
+    for (const [j, u] of [s.url, ...(s.fallbackUrls as string[])].entries()) {
+      const isTcp = new URL(u).protocol === 'tcp:';
+      if (isTcp !== wantTcp) {
+        issues.push({
+          path: j === 0 ? `services[${i}].url` : `services[${i}].fallbackUrls[${j - 1}]`,
+          message: wantTcp ? `kind tcp expects a tcp://host:port URL, got ${JSON.stringify(u)}` : `kind ${s.kind} expects an http:// or https:// URL, got ${JSON.stringify(u)}`,
+        });
+      }
+    }
+    void scheme;
+    const merged: Raw = {};
+    for (const k of timingKeys) merged[k] = s[k] ?? raw.defaults[k];
+    let deep: DeepProbeConfig | undefined;
+    if (s.deepProbe === true) deep = { every: 60_000, timeout: 30_000, vision: false, prompt: 'Say OK.' };
+    else if (s.deepProbe && typeof s.deepProbe === 'object') deep = s.deepProbe as DeepProbeConfig;
+    if (deep && (s.kind === 'http' || s.kind === 'tcp')) issues.push({ path: `services[${i}].deepProbe`, message: `kind ${s.kind} has no deep probe; remove deepProbe or use an LLM server kind` });
+    return {
+      name: s.name,
+      kind: s.kind,
+      url: stripSlash(s.url),
+      fallbackUrls: (s.fallbackUrls as string[]).map(stripSlash),
+      unit: s.unit,
+      model: s.model,
+      labels: s.labels ?? {},
+      path: s.path,
+      expectStatus: s.expectStatus,
+      expectBody: s.expectBody,
+      metrics: s.metrics,
+      metricsPath: s.metricsPath,
+      deepProbe: deep,
+      ...(merged as Pick<ServiceConfig, (typeof timingKeys)[number]>),
+    };
+  });
+
+  let coordinator: CoordinatorLinkConfig | undefined;
+  if (raw.coordinator) {
+    const c = raw.coordinator as Raw;
+    let token: string | undefined = c.token;
+    if (c.token && c.tokenFile) issues.push({ path: 'coordinator.tokenFile', message: 'give token or tokenFile, not both' });
+    if (!token && c.tokenFile) {
+      try {
+        token = readFileSync(c.tokenFile, 'utf8').trim();
+      } catch (err) {
+        issues.push({ path: 'coordinator.tokenFile', message: `cannot read token file ${JSON.stringify(c.tokenFile)}: ${(err as Error).message}` });
+      }
+    }
+    if (!token && !c.tokenFile) issues.push({ path: 'coordinator.token', message: 'is required (or tokenFile) when a coordinator is configured' });
+    coordinator = {
+      urls: Array.isArray(c.url) ? c.url : [c.url],
+      token: token ?? '',
+      spoolDir: c.spoolDir,
+      spoolMaxBytes: c.spoolMaxBytes,
+      fsync: c.fsync,
+      heartbeat: c.heartbeat,
+      reconnectMax: c.reconnectMax,
+    };
+  }
+
+  if (issues.length) throw new ConfigError(file, issues);
+  const r = raw.restart as Raw;
+  return {
+    file,
+    agent: { id: raw.agent.id ?? hostname(), labels: raw.agent.labels ?? {} },
+    coordinator,
+    services,
+    restart: { ...(r as RestartConfig), systemctl: Array.isArray(r.systemctl) ? r.systemctl : [r.systemctl] },
+    gpu: raw.gpu as GpuConfig,
+    log: raw.log as AgentConfig['log'],
+  };
+}
+
+function stripSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}

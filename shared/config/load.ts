@@ -1,0 +1,194 @@
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { parseDocument } from 'yaml';
+import { parseDuration } from '../duration.js';
+import { ConfigError, ErrorCode, isErrnoException, type ConfigIssue } from '../errors.js';
+
+/**
+ * Loading is three steps, each reporting every problem it finds with the file and the key
+ * path: YAML parse, `${VAR}` expansion, schema validation with defaults. Callers get a
+ * fully defaulted object they can trust.
+ */
+
+/** One ajv instance per process: schemas compile once. */
+let sharedAjv: Ajv | undefined;
+export function configAjv(): Ajv {
+  if (sharedAjv) return sharedAjv;
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, allowUnionTypes: true });
+  // `duration: true` accepts `2s`/`500ms`/integer ms and rewrites the value to milliseconds.
+  ajv.addKeyword({
+    keyword: 'duration',
+    modifying: true,
+    schemaType: 'boolean',
+    errors: true,
+    validate: function validateDuration(_schema: boolean, data: unknown, _parent?: unknown, cxt?: { parentData: Record<string | number, unknown>; parentDataProperty: string | number }) {
+      const ms = parseDuration(data);
+      if (ms === undefined) {
+        (validateDuration as unknown as { errors: Partial<ErrorObject>[] }).errors = [
+          { keyword: 'duration', message: `expected a duration like 500ms, 2s, 5m, 1h or integer milliseconds, got ${JSON.stringify(data)}`, params: {} },
+        ];
+        return false;
+      }
+      if (cxt) cxt.parentData[cxt.parentDataProperty] = ms;
+      return true;
+    },
+  });
+  // `urlSchemes: [...]` accepts an absolute URL with one of the given schemes.
+  ajv.addKeyword({
+    keyword: 'urlSchemes',
+    schemaType: 'array',
+    errors: true,
+    validate: function validateUrl(schemes: string[], data: unknown) {
+      let ok = false;
+      if (typeof data === 'string') {
+        try {
+          const u = new URL(data);
+          ok = schemes.includes(u.protocol.replace(/:$/, '')) && u.hostname !== '';
+        } catch {
+          ok = false;
+        }
+      }
+      if (!ok) {
+        (validateUrl as unknown as { errors: Partial<ErrorObject>[] }).errors = [
+          { keyword: 'urlSchemes', message: `expected an absolute ${schemes.join('/')} URL like ${schemes[0]}://127.0.0.1:8001, got ${JSON.stringify(data)}`, params: {} },
+        ];
+      }
+      return ok;
+    },
+  });
+  // Human wording for a node, used in error messages ("a systemd unit name like x.service").
+  ajv.addKeyword({ keyword: 'x-expect', schemaType: 'string' });
+  sharedAjv = ajv;
+  return ajv;
+}
+
+export function readConfigFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const why = isErrnoException(err) && err.code === 'ENOENT' ? 'file not found' : `cannot read: ${(err as Error).message}`;
+    throw new ConfigError(file, [{ path: '', message: why }], ErrorCode.ConfigNotFound);
+  }
+}
+
+export function parseYaml(file: string, text: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}` : '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+      ErrorCode.ConfigParse,
+    );
+  }
+  return doc.toJS() ?? {};
+}
+
+/** `a.b[2].c` from a JSON pointer such as `/a/b/2/c`. */
+export function keyPath(pointer: string | (string | number)[]): string {
+  const parts = Array.isArray(pointer)
+    ? pointer.map(String)
+    : pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let out = '';
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out ? `.${p}` : p;
+  return out;
+}
+
+const VAR_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/**
+ * Replaces `${VAR}` and `${VAR:-default}` in every string value. A variable that is unset
+ * (and has no default) is an error naming the key that used it.
+ */
+export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, issues: ConfigIssue[], path: (string | number)[] = []): unknown {
+  if (typeof value === 'string') {
+    return value.replace(VAR_RE, (whole, name: string, fallback: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      issues.push({ path: keyPath(path), message: `environment variable ${name} is not set (used as ${whole})` });
+      return '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, issues, [...path, i]));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = expandEnv(v, env, issues, [...path, k]);
+    return out;
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return JSON.stringify(value);
+}
+
+/** Turns ajv's errors into one issue per problem, worded for the person editing the file. */
+export function ajvIssues(errors: ErrorObject[] | null | undefined): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  for (const e of errors ?? []) {
+    const base = keyPath(e.instancePath);
+    let path = base;
+    let message: string;
+    const expect = (e.parentSchema as Record<string, unknown> | undefined)?.['x-expect'] as string | undefined;
+    switch (e.keyword) {
+      case 'additionalProperties': {
+        const key = (e.params as { additionalProperty: string }).additionalProperty;
+        path = base ? `${base}.${key}` : key;
+        const allowed = Object.keys(((e.parentSchema as { properties?: object })?.properties) ?? {});
+        message = `unknown key${allowed.length ? ` (expected one of: ${allowed.join(', ')})` : ''}`;
+        break;
+      }
+      case 'required': {
+        const key = (e.params as { missingProperty: string }).missingProperty;
+        path = base ? `${base}.${key}` : key;
+        message = 'is required';
+        break;
+      }
+      case 'enum':
+        message = `expected one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(e.data)}`;
+        break;
+      case 'type':
+        message = `expected ${expect ?? (e.params as { type: string }).type}, got ${describe(e.data)}`;
+        break;
+      case 'duration':
+      case 'urlSchemes':
+        message = e.message ?? 'invalid';
+        break;
+      case 'minItems':
+        message = `expected at least ${(e.params as { limit: number }).limit} item(s)${expect ? ` (${expect})` : ''}`;
+        break;
+      case 'anyOf':
+      case 'oneOf':
+        // the branch errors say more; keep this only if nothing else names the same path
+        message = `expected ${expect ?? 'a different form'}, got ${describe(e.data)}`;
+        break;
+      default:
+        message = expect ? `expected ${expect}, got ${describe(e.data)}` : `${e.message ?? 'invalid'}${e.data !== undefined ? ` (got ${describe(e.data)})` : ''}`;
+    }
+    const key = `${path}\u0000${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    issues.push({ path, message });
+  }
+  // An anyOf failure is reported by its branches too; drop the vaguer line when a
+  // branch already named the same key.
+  return issues.filter((i) => !(i.message.startsWith('expected a different form') && issues.some((o) => o !== i && o.path === i.path)));
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Parse, expand and validate one YAML document against a compiled schema. */
+export function loadYamlConfig<T>(file: string, text: string, validate: ValidateFunction, options: LoadOptions = {}): T {
+  const raw = parseYaml(file, text);
+  const issues: ConfigIssue[] = [];
+  const expanded = expandEnv(raw, options.env ?? process.env, issues);
+  if (issues.length) throw new ConfigError(file, issues);
+  if (!validate(expanded)) throw new ConfigError(file, ajvIssues(validate.errors));
+  return expanded as T;
+}
