@@ -27,6 +27,10 @@ const timing = {
   slowAfter: { ...duration, 'x-expect': 'a duration: deep probes slower than this make the service degraded (reason slow)' },
 } as const;
 const timingKeys = Object.keys(timing) as (keyof typeof timing)[];
+/** Per-service overrides: same keys without defaults, so `defaults:` is what fills gaps. */
+const serviceTiming = Object.fromEntries(
+  Object.entries(timing).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).filter(([key]) => key !== 'default'))]),
+);
 
 const labels = { type: 'object', additionalProperties: { type: 'string' }, default: {}, 'x-expect': 'a mapping of label names to strings' } as const;
 
@@ -99,16 +103,17 @@ export const agentConfigSchema = {
                 type: 'object',
                 additionalProperties: false,
                 properties: {
-                  every: { ...duration, default: '1m' },
-                  timeout: { ...duration, default: '30s' },
-                  vision: { type: 'boolean', default: false },
-                  prompt: { type: 'string', default: 'Say OK.' },
+                  // defaults are applied in code: ajv ignores defaults inside anyOf
+                  every: duration,
+                  timeout: duration,
+                  vision: { type: 'boolean' },
+                  prompt: { type: 'string', minLength: 1, maxLength: 2000 },
                 },
               },
             ],
             'x-expect': 'false or a mapping with every, timeout, vision, prompt',
           },
-          ...timing,
+          ...serviceTiming,
         },
       },
     },
@@ -265,8 +270,9 @@ export function parseAgentConfig(file: string, text: string, options: LoadOption
     const merged: Raw = {};
     for (const k of timingKeys) merged[k] = s[k] ?? raw.defaults[k];
     let deep: DeepProbeConfig | undefined;
-    if (s.deepProbe === true) deep = { every: 60_000, timeout: 30_000, vision: false, prompt: 'Say OK.' };
-    else if (s.deepProbe && typeof s.deepProbe === 'object') deep = s.deepProbe as DeepProbeConfig;
+    const deepDefaults: DeepProbeConfig = { every: 60_000, timeout: 30_000, vision: false, prompt: 'Say OK.' };
+    if (s.deepProbe === true) deep = deepDefaults;
+    else if (s.deepProbe && typeof s.deepProbe === 'object') deep = { ...deepDefaults, ...(s.deepProbe as Partial<DeepProbeConfig>) };
     if (deep && (s.kind === 'http' || s.kind === 'tcp')) issues.push({ path: `services[${i}].deepProbe`, message: `kind ${s.kind} has no deep probe; remove deepProbe or use an LLM server kind` });
     return {
       name: s.name,

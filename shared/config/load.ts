@@ -72,7 +72,7 @@ export function readConfigFile(file: string): string {
 }
 
 export function parseYaml(file: string, text: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
