@@ -1,0 +1,66 @@
+/**
+ * The OpenAI-compatible generation endpoints every kind carries, parameterised by the
+ * kind's error bodies, model-name rules and response extras.
+ */
+import type { Exchange } from '../http.js';
+import { BadRequest, sendJson } from '../http.js';
+import type { Engine } from '../engine.js';
+import {
+  chatCompletionBody,
+  estimateTokens,
+  parseChatRequest,
+  parseMaxTokens,
+  streamChatCompletion,
+  textCompletionBody,
+  type ChatBodyStyle,
+  type GenOk,
+} from '../chat.js';
+import type { ErrorReplies } from './spec.js';
+
+export interface OpenAiFlavor {
+  errors: ErrorReplies;
+  /** whether the requested model name selects the served model (llama.cpp and TGI ignore it) */
+  accepts(requested: string | undefined): boolean;
+  /** the model name echoed in the answer */
+  answerModel(requested: string | undefined): string;
+  chatStyle?(out: GenOk): ChatBodyStyle;
+  completionStyle?(out: GenOk): ChatBodyStyle;
+  /** answers instead of generating (TGI's 429 while overloaded); true when it answered */
+  refuse?(x: Exchange): boolean;
+}
+
+export function modelAvailable(engine: Engine, requested: string | undefined, flavor: OpenAiFlavor): boolean {
+  return engine.mode() !== 'model_missing' && flavor.accepts(requested);
+}
+
+export async function serveChat(x: Exchange, engine: Engine, flavor: OpenAiFlavor): Promise<void> {
+  const chat = parseChatRequest(await x.json());
+  if (!modelAvailable(engine, chat.model, flavor)) return flavor.errors.modelNotFound(x, chat.model ?? engine.model);
+  if (flavor.refuse?.(x)) return;
+  const out = await engine.generate(x.signal, chat);
+  if (out.kind === 'aborted') return;
+  if (out.kind === 'failed') return flavor.errors.genFailed(x);
+  const model = flavor.answerModel(chat.model);
+  if (chat.stream) return streamChatCompletion(x.res, model, out, chat.includeUsageInStream);
+  sendJson(x.res, 200, chatCompletionBody(model, out, flavor.chatStyle?.(out)));
+}
+
+export async function serveCompletion(x: Exchange, engine: Engine, flavor: OpenAiFlavor, defaultMaxTokens: number): Promise<void> {
+  const body = await x.json();
+  const prompt = body['prompt'];
+  const text = Array.isArray(prompt) ? prompt.join('') : prompt;
+  if (typeof text !== 'string') throw new BadRequest("'prompt' must be a string or an array of strings");
+  const model = body['model'];
+  if (model !== undefined && typeof model !== 'string') throw new BadRequest("'model' must be a string");
+  if (!modelAvailable(engine, model, flavor)) return flavor.errors.modelNotFound(x, model ?? engine.model);
+  const maxTokens = parseMaxTokens(body['max_tokens'], 'max_tokens') ?? defaultMaxTokens;
+  const out = await engine.generate(x.signal, { promptTokens: estimateTokens(text), maxTokens, images: 0 });
+  if (out.kind === 'aborted') return;
+  if (out.kind === 'failed') return flavor.errors.genFailed(x);
+  sendJson(x.res, 200, textCompletionBody(flavor.answerModel(model), out, flavor.completionStyle?.(out)));
+}
+
+/** The `{"object":"list","data":[...]}` shape all OpenAI-compatible servers share. */
+export function modelList(entries: Array<Record<string, unknown>>): Record<string, unknown> {
+  return { object: 'list', data: entries };
+}

@@ -1,0 +1,127 @@
+/**
+ * `llm-health emulate` as a real child process: the JSON announcement, exit 1 on a crash
+ * (asked for or timed), exit 0 on SIGTERM, exit 2 on bad flags, and vLLM's closed port.
+ */
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { setRemoteMode } from '../../demo/emulator/client.js';
+
+const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+const children: ChildProcess[] = [];
+after(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+interface Announcement {
+  event: string;
+  kind: string;
+  port: number;
+  pid: number;
+  url: string;
+}
+
+interface Spawned {
+  child: ChildProcess;
+  /** the JSON lines printed so far, and the next ones as they come */
+  next(): Promise<Announcement>;
+  exit: Promise<number | null>;
+  stderr(): string;
+}
+
+function emulate(...args: string[]): Spawned {
+  const child = spawn(process.execPath, [CLI, 'emulate', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  const lines: Announcement[] = [];
+  const waiters: Array<(a: Announcement) => void> = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const parsed = JSON.parse(line) as Announcement;
+    const waiter = waiters.shift();
+    if (waiter) waiter(parsed);
+    else lines.push(parsed);
+  });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    next: () => {
+      const ready = lines.shift();
+      if (ready) return Promise.resolve(ready);
+      return Promise.race([
+        new Promise<Announcement>((resolve) => waiters.push(resolve)),
+        exit.then((code) => Promise.reject(new Error(`emulator exited ${code} before announcing: ${err}`))),
+      ]);
+    },
+    exit,
+    stderr: () => err,
+  };
+}
+
+async function refused(url: string): Promise<boolean> {
+  try {
+    await fetch(url, { signal: AbortSignal.timeout(1000) });
+    return false;
+  } catch (err) {
+    return (err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
+  }
+}
+
+describe('llm-health emulate', () => {
+  test('announces itself, serves, and exits 1 when crashed through the control route', async () => {
+    const emu = emulate('--kind', 'llamacpp', '--port', '0');
+    const line = await emu.next();
+    assert.equal(line.event, 'listening');
+    assert.equal(line.kind, 'llamacpp');
+    assert.equal(line.pid, emu.child.pid);
+    assert.equal(line.url, `http://127.0.0.1:${line.port}`);
+    const health = await fetch(`${line.url}/health`);
+    assert.deepEqual(await health.json(), { status: 'ok' });
+    await setRemoteMode(line.url, 'crash');
+    assert.equal(await emu.exit, 1);
+  });
+
+  test('--crash-after exits 1 on its own', async () => {
+    const emu = emulate('--kind', 'tgi', '--port', '0', '--crash-after', '300ms');
+    assert.equal((await emu.next()).event, 'listening');
+    const started = Date.now();
+    assert.equal(await emu.exit, 1);
+    assert.ok(Date.now() - started < 2000);
+  });
+
+  test('SIGTERM closes cleanly with exit 0, even with a hung request open', async () => {
+    const emu = emulate('--kind', 'vllm', '--port', '0', '--mode', 'gen_hang');
+    const { url } = await emu.next();
+    const hung = fetch(`${url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }) }).catch(() => 'closed');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    emu.child.kill('SIGTERM');
+    assert.equal(await emu.exit, 0);
+    assert.equal(await hung, 'closed');
+  });
+
+  test('vLLM with a load time: "starting" at once, "listening" when the port really opens', async () => {
+    const emu = emulate('--kind', 'vllm', '--port', '0', '--load-time', '800ms');
+    const starting = await emu.next();
+    assert.equal(starting.event, 'starting');
+    assert.ok(await refused(`${starting.url}/health`));
+    const listening = await emu.next();
+    assert.equal(listening.event, 'listening');
+    assert.equal(listening.port, starting.port);
+    assert.equal((await fetch(`${listening.url}/health`)).status, 200);
+    emu.child.kill('SIGTERM');
+    assert.equal(await emu.exit, 0);
+  });
+
+  test('bad flags are a usage error (exit 2)', async () => {
+    const unknown = emulate('--kind', 'llamacpp', '--frobnicate');
+    assert.equal(await unknown.exit, 2);
+    assert.match(unknown.stderr(), /frobnicate/);
+    const badKind = emulate('--kind', 'mystery');
+    assert.equal(await badKind.exit, 2);
+    const badDuration = emulate('--kind', 'vllm', '--load-time', 'soon');
+    assert.equal(await badDuration.exit, 2);
+    assert.match(badDuration.stderr(), /--load-time/);
+  });
+});
