@@ -25,6 +25,8 @@ export interface ProbeAttempt {
   latencyMs: number;
   status?: number; // HTTP status when there was one
   detail: string; // short human reason, e.g. "503 Loading model", "connect ECONNREFUSED"
+  /** true for a deep result inferred from moving progress counters: no request was sent */
+  inferred?: boolean;
 }
 
 /** Parsed Prometheus counters/gauges that tell busy from hung (SPEC §5 metrics-aware probing). */
@@ -40,6 +42,26 @@ export interface MetricsSample {
   kvCacheUsage?: number;
 }
 
+/**
+ * One read of a server's Prometheus endpoint. `absent` is definitive (404, or llama.cpp's
+ * 501 without `--metrics`): with `metrics: auto` the round stops asking. `failed` is a blip
+ * (timeout, 5xx, no known metric names yet) and is tried again next round.
+ */
+export type MetricsRead =
+  | { status: 'ok'; sample: MetricsSample; detail: string }
+  | { status: 'absent'; detail: string }
+  | { status: 'failed'; detail: string };
+
+/** What the progress tracker concluded from this round's metrics (SPEC §5 stall detection). */
+export interface StallObservation {
+  /** progress counters moved since the previous sample */
+  progressed: boolean;
+  /** requests running or waiting */
+  queued: boolean;
+  /** how long work has been queued with counters standing still; 0 when not stalled */
+  stalledForMs: number;
+}
+
 export interface ProbeContext {
   /** per-attempt timeout in ms */
   timeoutMs: number;
@@ -52,13 +74,15 @@ export interface ProbeContext {
  */
 export interface Probe {
   readonly kind: ServiceKind;
+  /** true when ready() is the same check as alive(), so the round runner sends it once */
+  readonly readyIsAlive?: boolean;
   alive(baseUrl: string, ctx: ProbeContext): Promise<ProbeAttempt>;
   /** model listed/loaded etc.; kinds where ready = alive return alive's attempt */
   ready(baseUrl: string, ctx: ProbeContext): Promise<ProbeAttempt>;
   /** one-token generation; undefined for kinds without one (http, tcp) */
   deep?(baseUrl: string, ctx: ProbeContext & { vision: boolean; prompt: string }): Promise<ProbeAttempt>;
-  /** Prometheus metrics, or null when the kind/server exposes none */
-  metrics?(baseUrl: string, ctx: ProbeContext): Promise<MetricsSample | null>;
+  /** Prometheus metrics; undefined for kinds that expose none (ollama, http, tcp) */
+  metrics?(baseUrl: string, ctx: ProbeContext): Promise<MetricsRead>;
 }
 
 export type ProbeFactory = (service: ServiceConfig, deps: ProbeDeps) => Probe;
@@ -82,12 +106,18 @@ export interface RoundResult {
   primaryOk: boolean;
   /** how many attempts were made on the primary URL */
   attempts: number;
+  /** the primary URL's own final outcome (differs from `outcome` when a fallback served) */
+  primaryOutcome?: ProbeOutcome;
+  /** a refused connection came with crash evidence (unit inactive / main process gone) */
+  crash?: boolean;
   latencyMs: number;
   detail: string;
   /** set when a deep probe ran in this round */
   deep?: ProbeAttempt;
   /** set when metrics were read in this round */
   metrics?: MetricsSample;
+  /** set with `metrics`: busy vs hung, from the service's progress counters */
+  stall?: StallObservation;
   /** the individual attempts, newest last (bounded) */
   trail: ProbeAttempt[];
 }

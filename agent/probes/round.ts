@@ -1,0 +1,230 @@
+import type { Clock } from '../../shared/clock.js';
+import type { ServiceConfig } from '../../shared/config/agent-config.js';
+import { ProgressTracker } from './stall.js';
+import type { MetricsRead, MetricsSample, Probe, ProbeAttempt, ProbeContext, ProbeLevel, ProbeOutcome, RoundResult, StallObservation } from './types.js';
+
+/**
+ * One probe round for one service (SPEC §5): alive → ready → metrics → deep (when due) on
+ * the primary URL with retries, then the fallbacks. The round only observes; what an
+ * outcome means (starting, down, crash) is the state machine's call.
+ */
+
+/** Attempts kept in `RoundResult.trail`: enough to explain a round, bounded for events. */
+export const TRAIL_MAX = 10;
+
+/** Answers that are not failures, so retrying or falling back would only add load. */
+const FINAL_OUTCOMES = new Set<ProbeOutcome>(['busy', 'loading']);
+/** Deterministic answers: retrying the same URL cannot change them, a fallback might. */
+const NO_RETRY_OUTCOMES = new Set<ProbeOutcome>(['busy', 'loading', 'model_missing']);
+
+/** What one service's rounds remember between rounds; the caller keeps one per service. */
+export interface RoundState {
+  /** when a deep probe last passed (sent, or credited from metrics), and on which URL */
+  lastDeepAt?: number;
+  lastDeepUrl?: string;
+  /** progress counter value a metrics-credited deep probe is compared against */
+  deepBaseline?: number;
+  /** a real deep probe just ran; its own token moved the counters, so take the next read as baseline */
+  rebaseline: boolean;
+  /** undefined until known; false once a `metrics: auto` service answered that it has none */
+  metricsSupported?: boolean;
+  lastMetrics?: MetricsSample;
+  tracker: ProgressTracker;
+}
+
+export function createRoundState(): RoundState {
+  return { rebaseline: false, tracker: new ProgressTracker() };
+}
+
+export interface RoundOptions {
+  clock: Clock;
+  state: RoundState;
+  /**
+   * Asked once per round after a refused connection: true when the unit is not active or
+   * its main process is gone, i.e. a crash (SPEC §5 evidence): no more retries.
+   */
+  crashEvidence?: () => Promise<boolean>;
+  /** told about each failed primary attempt that another attempt will follow (state `unhealthy`) */
+  onAttemptFailed?: (attempt: ProbeAttempt) => void;
+  /** aborts the round (agent shutdown): the round returns what it has */
+  signal?: AbortSignal;
+}
+
+interface AttemptRun {
+  outcome: ProbeOutcome;
+  /** the step that decided the outcome (the last one sent when all passed) */
+  last: ProbeAttempt;
+  /** summed latency of the steps of this attempt */
+  latencyMs: number;
+}
+
+interface LadderRun extends AttemptRun {
+  attempts: number;
+}
+
+export async function runRound(service: ServiceConfig, probe: Probe, opts: RoundOptions): Promise<RoundResult> {
+  const { clock, state, signal } = opts;
+  const at = clock.now();
+  const trail: ProbeAttempt[] = [];
+  const notes: string[] = [];
+  const deepCfg = probe.deep ? service.deepProbe : undefined;
+  let metrics: MetricsSample | undefined;
+  let stall: StallObservation | undefined;
+  let metricsTried = false;
+  let deep: ProbeAttempt | undefined;
+  let evidenceAsked = false;
+  let crash = false;
+
+  const record = (attempt: ProbeAttempt): ProbeAttempt => {
+    trail.push(attempt);
+    if (trail.length > TRAIL_MAX) trail.shift();
+    return attempt;
+  };
+
+  const deepDue = (url: string): boolean =>
+    deepCfg !== undefined && (state.lastDeepAt === undefined || state.lastDeepUrl !== url || at - state.lastDeepAt >= deepCfg.every);
+
+  async function readMetrics(url: string, ctx: ProbeContext): Promise<void> {
+    if (!probe.metrics || service.metrics === false || state.metricsSupported === false) return;
+    const read = await guard<MetricsRead>(() => probe.metrics!(url, ctx), (detail) => ({ status: 'failed', detail }));
+    if (read.status === 'ok') {
+      state.metricsSupported = true;
+      metrics = read.sample;
+      state.lastMetrics = read.sample;
+      stall = state.tracker.observe(read.sample);
+      if (state.rebaseline) {
+        state.deepBaseline = read.sample.progress;
+        state.rebaseline = false;
+      }
+      return;
+    }
+    if (read.status === 'absent' && service.metrics === 'auto') state.metricsSupported = false;
+    else if (service.metrics === true) notes.push(`metrics: ${read.detail}`);
+  }
+
+  // SPEC §5: counters that moved since the last deep probe prove generation without adding load
+  function creditFromMetrics(url: string): ProbeAttempt | undefined {
+    if (!metrics || state.deepBaseline === undefined) return undefined;
+    const moved = metrics.progress - state.deepBaseline;
+    if (moved <= 0) return undefined;
+    return { level: 'deep', outcome: 'ok', url, latencyMs: 0, detail: `progress counters moved (+${moved} since the last deep probe)`, inferred: true };
+  }
+
+  async function attemptOnce(url: string, primary: boolean): Promise<AttemptRun> {
+    const ctx: ProbeContext = { timeoutMs: service.timeout, signal };
+    let latencyMs = 0;
+    const step = async (level: ProbeLevel, call: () => Promise<ProbeAttempt>): Promise<ProbeAttempt> => {
+      const attempt = record(await guard(call, (detail) => ({ level, outcome: 'error', url, latencyMs: 0, detail })));
+      latencyMs += attempt.latencyMs;
+      return attempt;
+    };
+    let last = await step('alive', () => probe.alive(url, ctx));
+    if (last.outcome !== 'ok') return { outcome: last.outcome, last, latencyMs };
+    if (!probe.readyIsAlive) {
+      last = await step('ready', () => probe.ready(url, ctx));
+      if (last.outcome !== 'ok') return { outcome: last.outcome, last, latencyMs };
+    }
+    if (primary && !metricsTried) {
+      metricsTried = true;
+      await readMetrics(url, ctx);
+    }
+    if (deepCfg && deepDue(url)) {
+      const credit = primary ? creditFromMetrics(url) : undefined;
+      if (credit) {
+        deep = last = record(credit);
+        state.deepBaseline = metrics!.progress;
+      } else {
+        deep = last = await step('deep', () => probe.deep!(url, { timeoutMs: deepCfg.timeout, signal, vision: deepCfg.vision, prompt: deepCfg.prompt }));
+        if (last.outcome !== 'ok') return { outcome: last.outcome, last, latencyMs };
+        state.deepBaseline = undefined;
+        state.rebaseline = true;
+      }
+      state.lastDeepAt = at;
+      state.lastDeepUrl = url;
+    }
+    return { outcome: 'ok', last, latencyMs };
+  }
+
+  async function ladder(url: string, primary: boolean): Promise<LadderRun> {
+    let run: AttemptRun | undefined;
+    let attempts = 0;
+    for (let i = 0; i < service.retries; i++) {
+      if (i > 0) {
+        try {
+          await clock.sleep(service.retryDelay, signal);
+        } catch {
+          break; // aborted: report what we have
+        }
+      }
+      attempts++;
+      run = await attemptOnce(url, primary);
+      if (run.outcome === 'ok' || NO_RETRY_OUTCOMES.has(run.outcome) || signal?.aborted) break;
+      if (run.outcome === 'refused' && primary && opts.crashEvidence && !evidenceAsked) {
+        evidenceAsked = true;
+        crash = await guard(opts.crashEvidence, () => false);
+        if (crash) break;
+      }
+      if (primary && i + 1 < service.retries) notify(opts.onAttemptFailed, run.last);
+    }
+    // retries >= 1 is enforced by the config schema; the guard keeps a hand-built config honest
+    run ??= { outcome: 'error', last: { level: 'alive', outcome: 'error', url, latencyMs: 0, detail: 'no attempt made' }, latencyMs: 0 };
+    return { ...run, attempts };
+  }
+
+  const primary = await ladder(service.url, true);
+  const result: RoundResult = {
+    at,
+    outcome: primary.outcome,
+    primaryOk: primary.outcome === 'ok',
+    primaryOutcome: primary.outcome,
+    attempts: primary.attempts,
+    latencyMs: primary.latencyMs,
+    detail: describe(primary, service.retries, crash),
+    trail,
+  };
+  if (primary.outcome === 'ok') result.servedBy = service.url;
+  else if (!FINAL_OUTCOMES.has(primary.outcome)) {
+    for (const url of service.fallbackUrls) {
+      if (signal?.aborted) break;
+      const fallback = await ladder(url, false);
+      if (fallback.outcome !== 'ok') {
+        notes.push(`fallback ${url}: ${fallback.last.detail}`);
+        continue;
+      }
+      result.outcome = 'ok';
+      result.servedBy = url;
+      result.latencyMs = fallback.latencyMs;
+      result.detail = `served by fallback ${url}; primary ${primary.outcome}: ${result.detail}`;
+      break;
+    }
+  }
+  if (crash) result.crash = true;
+  if (deep) result.deep = deep;
+  if (metrics) result.metrics = metrics;
+  if (stall) result.stall = stall;
+  if (notes.length) result.detail += `; ${notes.join('; ')}`;
+  return result;
+}
+
+/** The deciding attempt's detail; attempt count and crash evidence travel as their own fields. */
+function describe(run: LadderRun, retries: number, crash: boolean): string {
+  if (run.outcome !== 'ok' && !crash && run.attempts < retries && !NO_RETRY_OUTCOMES.has(run.outcome)) return `${run.last.detail} (round aborted)`;
+  return run.last.detail;
+}
+
+function notify(hook: ((attempt: ProbeAttempt) => void) | undefined, attempt: ProbeAttempt): void {
+  try {
+    hook?.(attempt);
+  } catch {
+    // an observer's bug must not end the round
+  }
+}
+
+/** Probe code must never throw out of a round; if it does, that is an `error` outcome. */
+async function guard<T>(call: () => Promise<T>, onThrow: (detail: string) => T): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    return onThrow(`probe threw: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
