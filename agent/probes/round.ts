@@ -56,6 +56,16 @@ interface AttemptRun {
   last: ProbeAttempt;
   /** summed latency of the steps of this attempt */
   latencyMs: number;
+  /** cancelled because a parallel attempt got past `alive` first */
+  superseded?: boolean;
+}
+
+interface Flight {
+  id: number;
+  controller: AbortController;
+  pastAlive: boolean;
+  onPastAlive: () => void;
+  done: Promise<{ flight: Flight; run: AttemptRun }>;
 }
 
 interface LadderRun extends AttemptRun {
@@ -110,8 +120,8 @@ export async function runRound(service: ServiceConfig, probe: Probe, opts: Round
     return { level: 'deep', outcome: 'ok', url, latencyMs: 0, detail: `progress counters moved (+${moved} since the last deep probe)`, inferred: true };
   }
 
-  async function attemptOnce(url: string, primary: boolean): Promise<AttemptRun> {
-    const ctx: ProbeContext = { timeoutMs: service.timeout, signal };
+  async function attemptOnce(url: string, primary: boolean, flight: Flight): Promise<AttemptRun> {
+    const ctx: ProbeContext = { timeoutMs: service.timeout, signal: flight.controller.signal };
     let latencyMs = 0;
     const step = async (level: ProbeLevel, call: () => Promise<ProbeAttempt>): Promise<ProbeAttempt> => {
       const attempt = record(await guard(call, (detail) => ({ level, outcome: 'error', url, latencyMs: 0, detail })));
@@ -120,6 +130,10 @@ export async function runRound(service: ServiceConfig, probe: Probe, opts: Round
     };
     let last = await step('alive', () => probe.alive(url, ctx));
     if (last.outcome !== 'ok') return { outcome: last.outcome, last, latencyMs };
+    // only one attempt goes past `alive`: a hedged sibling that answered first wins
+    if (flight.controller.signal.aborted) return { outcome: 'error', last: { ...last, outcome: 'error', detail: 'superseded by a parallel attempt' }, latencyMs, superseded: true };
+    flight.pastAlive = true;
+    flight.onPastAlive();
     if (!probe.readyIsAlive) {
       last = await step('ready', () => probe.ready(url, ctx));
       if (last.outcome !== 'ok') return { outcome: last.outcome, last, latencyMs };
@@ -134,7 +148,7 @@ export async function runRound(service: ServiceConfig, probe: Probe, opts: Round
         deep = last = record(credit);
         state.deepBaseline = metrics!.progress;
       } else {
-        deep = last = await step('deep', () => probe.deep!(url, { timeoutMs: deepCfg.timeout, signal, vision: deepCfg.vision, prompt: deepCfg.prompt }));
+        deep = last = await step('deep', () => probe.deep!(url, { timeoutMs: deepCfg.timeout, signal: flight.controller.signal, vision: deepCfg.vision, prompt: deepCfg.prompt }));
         if (last.outcome !== 'ok') return { outcome: last.outcome, last, latencyMs };
         state.deepBaseline = undefined;
         state.rebaseline = true;
@@ -145,26 +159,77 @@ export async function runRound(service: ServiceConfig, probe: Probe, opts: Round
     return { outcome: 'ok', last, latencyMs };
   }
 
+  /**
+   * Up to `retries` attempts on one URL. A failed attempt is followed by the next one
+   * `retryDelay` later. An attempt whose `alive` request has had no answer for `retryDelay`
+   * gets a hedged sibling started beside it, so a hung server is confirmed by `retries`
+   * independent timeouts in about timeout + (retries - 1) * retryDelay rather than
+   * retries * timeout + (retries - 1) * retryDelay. Only `alive` is hedged: the first attempt
+   * to pass it cancels its siblings, so ready and deep probes (generation) are never sent
+   * twice.
+   */
   async function ladder(url: string, primary: boolean): Promise<LadderRun> {
     let run: AttemptRun | undefined;
     let attempts = 0;
-    for (let i = 0; i < service.retries; i++) {
-      if (i > 0) {
+    const flights = new Map<number, Flight>();
+    const abortAll = (except?: Flight) => {
+      for (const f of flights.values()) if (f !== except) f.controller.abort();
+    };
+    const onOuterAbort = () => abortAll();
+    signal?.addEventListener('abort', onOuterAbort, { once: true });
+    const launch = () => {
+      attempts++;
+      const flight: Flight = {
+        id: attempts,
+        controller: new AbortController(),
+        pastAlive: false,
+        onPastAlive: () => abortAll(flight),
+        done: undefined as unknown as Promise<{ flight: Flight; run: AttemptRun }>,
+      };
+      flight.done = attemptOnce(url, primary, flight).then((r) => ({ flight, run: r }));
+      flights.set(flight.id, flight);
+    };
+    try {
+      launch();
+      while (flights.size > 0) {
+        const canHedge = attempts < service.retries && [...flights.values()].every((f) => !f.pastAlive);
+        const hedgeCtl = new AbortController();
+        const hedge = canHedge
+          ? clock.sleep(service.retryDelay, hedgeCtl.signal).then(
+              () => 'hedge' as const,
+              () => 'cancelled' as const,
+            )
+          : new Promise<'cancelled'>(() => {});
+        const winner = await Promise.race([hedge, ...[...flights.values()].map((f) => f.done)]);
+        hedgeCtl.abort();
+        if (winner === 'cancelled') continue;
+        if (winner === 'hedge') {
+          if (!signal?.aborted) launch();
+          continue;
+        }
+        flights.delete(winner.flight.id);
+        if (winner.run.superseded) continue;
+        run = winner.run;
+        if (run.outcome === 'ok' || NO_RETRY_OUTCOMES.has(run.outcome) || signal?.aborted) break;
+        if (run.outcome === 'refused' && primary && opts.crashEvidence && !evidenceAsked) {
+          evidenceAsked = true;
+          crash = await guard(opts.crashEvidence, () => false);
+          if (crash) break;
+        }
+        const more = flights.size > 0 || attempts < service.retries;
+        if (primary && more) notify(opts.onAttemptFailed, run.last);
+        if (flights.size > 0) continue;
+        if (!more) break;
         try {
           await clock.sleep(service.retryDelay, signal);
         } catch {
           break; // aborted: report what we have
         }
+        launch();
       }
-      attempts++;
-      run = await attemptOnce(url, primary);
-      if (run.outcome === 'ok' || NO_RETRY_OUTCOMES.has(run.outcome) || signal?.aborted) break;
-      if (run.outcome === 'refused' && primary && opts.crashEvidence && !evidenceAsked) {
-        evidenceAsked = true;
-        crash = await guard(opts.crashEvidence, () => false);
-        if (crash) break;
-      }
-      if (primary && i + 1 < service.retries) notify(opts.onAttemptFailed, run.last);
+    } finally {
+      abortAll();
+      signal?.removeEventListener('abort', onOuterAbort);
     }
     // retries >= 1 is enforced by the config schema; the guard keeps a hand-built config honest
     run ??= { outcome: 'error', last: { level: 'alive', outcome: 'error', url, latencyMs: 0, detail: 'no attempt made' }, latencyMs: 0 };
