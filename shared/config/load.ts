@@ -72,7 +72,7 @@ export function readConfigFile(file: string): string {
 }
 
 export function parseYaml(file: string, text: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(quoteFlowEnvRefs(text), { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
@@ -192,3 +192,29 @@ export function loadYamlConfig<T>(file: string, text: string, validate: Validate
   if (!validate(expanded)) throw new ConfigError(file, ajvIssues(validate.errors));
   return expanded as T;
 }
+
+const FLOW_LINE_RE = /^(\s*(?:-\s+)?[A-Za-z0-9_]+:\s*|\s*-\s*)\[([^\]"'#]*)\](\s*(?:#.*)?)$/;
+const ENV_ITEM_RE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}"'\\,]*)?\}$/;
+
+/**
+ * SPEC §7 writes `agentTokens: [${AGENT_TOKEN}]`, which is not valid YAML: `{` ends a plain
+ * scalar inside a flow sequence. On lines holding a one-line flow sequence, items that are
+ * exactly one `${VAR}` reference are quoted before parsing, so the documented form works.
+ * Nothing else is touched (quoted strings, comments, block sequences parse as written).
+ */
+export function quoteFlowEnvRefs(text: string): string {
+  if (!text.includes('${')) return text;
+  return text
+    .split('\n')
+    .map((line) => {
+      const m = FLOW_LINE_RE.exec(line);
+      if (!m || !m[2]!.includes('${')) return line;
+      const items = m[2]!.split(',').map((item) => {
+        const t = item.trim();
+        return ENV_ITEM_RE.test(t) ? item.replace(t, `"${t}"`) : item;
+      });
+      return `${m[1]}[${items.join(',')}]${m[3]}`;
+    })
+    .join('\n');
+}
+

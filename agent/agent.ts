@@ -1,0 +1,72 @@
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import type { AgentConfig } from '../shared/config/agent-config.js';
+import { EventLog, type EventSink } from './events.js';
+import { ServiceMonitor, type ServiceSnapshot } from './monitor.js';
+import { createProbeRuntime, createUnitControl, type ProbeRuntime } from './wiring.js';
+import { GpuMonitor } from './gpu-monitor.js';
+import type { UnitControl } from './unit-control.js';
+
+export interface AgentDeps {
+  clock: Clock;
+  logger: Logger;
+  /** overrides for tests */
+  units?: UnitControl;
+  bootId?: string;
+  /** the event log to use (the daemon creates it first so the link can subscribe) */
+  events?: EventLog;
+  /** extra event sinks (the coordinator link's spool) */
+  sinks?: EventSink[];
+  version?: string;
+}
+
+export interface RunningAgent {
+  readonly events: EventLog;
+  readonly monitors: ServiceMonitor[];
+  readonly gpu: GpuMonitor | null;
+  snapshot(): ServiceSnapshot[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The agent's composition: one ServiceMonitor per configured service, sharing one probe
+ * runtime (keep-alive HTTP pool) and one unit control limited to the config's own units.
+ * It adopts whatever is running: nothing is restarted merely because the agent started.
+ */
+export function startAgent(config: AgentConfig, deps: AgentDeps): RunningAgent {
+  const { clock, logger } = deps;
+  const events = deps.events ?? new EventLog(config.agent.id, clock, logger, { bootId: deps.bootId });
+  for (const sink of deps.sinks ?? []) events.addSink(sink);
+  const units = deps.units ?? (config.restart.enabled ? createUnitControl(config) : undefined);
+  const probes: ProbeRuntime = createProbeRuntime({ clock });
+  const monitors = config.services.map(
+    (service) =>
+      new ServiceMonitor(service, {
+        clock,
+        logger: logger.child({ service: service.name }),
+        events,
+        units,
+        restart: config.restart,
+        ...probes.forService(service),
+      }),
+  );
+  events.emit({
+    type: 'agent_started',
+    reason: `agent ${config.agent.id} started with ${monitors.length} service(s)`,
+    data: { version: deps.version, services: config.services.map((s) => ({ name: s.name, kind: s.kind, url: s.url, unit: s.unit })), labels: config.agent.labels },
+  });
+  const gpu = config.gpu.enabled === false ? null : new GpuMonitor(config.gpu, { clock, logger, events });
+  gpu?.start();
+  for (const m of monitors) m.start();
+  return {
+    events,
+    monitors,
+    gpu,
+    snapshot: () => monitors.map((m) => m.snapshot()),
+    async stop() {
+      await Promise.all(monitors.map((m) => m.stop()));
+      await gpu?.stop();
+      await probes.close();
+    },
+  };
+}

@@ -1,0 +1,94 @@
+import { nanoid } from 'nanoid';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import { fitEvent } from '../shared/protocol/fit.js';
+import type { Event as WireEvent } from '../shared/protocol/messages.js';
+
+/** Event types (SPEC §6). */
+export type AgentEventType =
+  | 'agent_started'
+  | 'state_changed'
+  | 'restart_started'
+  | 'restart_succeeded'
+  | 'restart_failed'
+  | 'gave_up'
+  | 'gpu_warning'
+  | 'command_received'
+  | 'command_result'
+  | 'gap';
+
+/** Event shape, stored and served as is (SPEC §6). */
+export interface AgentEvent {
+  agentId: string;
+  bootId: string;
+  seq: number;
+  at: string;
+  type: AgentEventType;
+  service?: string;
+  from?: string;
+  to?: string;
+  reason: string;
+  data?: Record<string, unknown>;
+}
+
+export type EventInput = Omit<AgentEvent, 'agentId' | 'bootId' | 'seq' | 'at'>;
+
+export interface EventSink {
+  /** Called in sequence order, synchronously, for every event. */
+  accept(event: AgentEvent): void;
+}
+
+/**
+ * Numbers events per agent boot: (agentId, bootId, seq) identifies an event forever, which
+ * is what lets the coordinator store each exactly once. Sinks (the log, the link's spool)
+ * see every event in order.
+ */
+export class EventLog {
+  readonly bootId: string;
+  private seq = 0;
+  private readonly sinks: EventSink[] = [];
+  private readonly recent: AgentEvent[] = [];
+
+  constructor(
+    readonly agentId: string,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    options: { bootId?: string; keepRecent?: number } = {},
+  ) {
+    this.bootId = options.bootId ?? nanoid(12);
+    this.keepRecent = options.keepRecent ?? 200;
+  }
+  private readonly keepRecent: number;
+
+  addSink(sink: EventSink): void {
+    this.sinks.push(sink);
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  emit(input: EventInput): AgentEvent {
+    const event = fitEvent({ agentId: this.agentId, bootId: this.bootId, seq: ++this.seq, at: new Date(this.clock.now()).toISOString(), ...input } as AgentEvent & WireEvent) as AgentEvent;
+    // One JSON log line per event: the agent's own durable record, also in standalone mode.
+    const level = input.type === 'restart_failed' || input.type === 'gave_up' || input.type === 'gap' ? 'warn' : 'info';
+    this.logger[level]({ event }, `${input.service ? `${input.service}: ` : ''}${describeEvent(event)}`);
+    this.recent.push(event);
+    if (this.recent.length > this.keepRecent) this.recent.shift();
+    for (const sink of this.sinks) sink.accept(event);
+    return event;
+  }
+
+  recentEvents(): readonly AgentEvent[] {
+    return this.recent;
+  }
+}
+
+export function describeEvent(e: AgentEvent): string {
+  switch (e.type) {
+    case 'state_changed':
+      return `${e.from} -> ${e.to}: ${e.reason}`;
+    default:
+      return `${e.type}: ${e.reason}`;
+  }
+}

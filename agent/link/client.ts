@@ -1,0 +1,309 @@
+import WebSocket from 'ws';
+import type { Clock, TimerHandle } from '../../shared/clock.js';
+import type { Logger } from '../../shared/logger.js';
+import type { CoordinatorLinkConfig } from '../../shared/config/agent-config.js';
+import { CloseCode, PROTOCOL_VERSION, parseCoordinatorMessage, DEFAULT_MAX_FRAME_BYTES, Limits } from '../../shared/protocol/index.js';
+import type { AgentMessage, Event, GpuInfo, HelloService, ProbeResult, SnapshotService } from '../../shared/protocol/messages.js';
+import type { AgentEvent, EventLog, EventSink } from '../events.js';
+import type { ServiceSnapshot } from '../monitor.js';
+import { Spool, type LostRange } from './spool.js';
+
+/** What the link reads from the running agent. */
+export interface LinkSource {
+  agentId: string;
+  labels: Record<string, string>;
+  agentVersion: string;
+  services: HelloService[];
+  snapshot(): ServiceSnapshot[];
+  gpus(): GpuInfo[] | null;
+}
+
+export interface LinkOptions {
+  config: CoordinatorLinkConfig;
+  clock: Clock;
+  logger: Logger;
+  events: EventLog;
+  source: LinkSource;
+  /** how often routine probe results are sent (latest per service; older ones are summarised) */
+  probeFlushMs?: number;
+}
+
+const RECONNECT_BASE_MS = 500;
+/** ws.bufferedAmount above this means the network is not keeping up: routine data waits */
+const PRESSURE_BYTES = 1024 * 1024;
+
+/**
+ * The agent's side of SPEC §6: every event goes to the disk spool first, then over the
+ * WebSocket; the spool forgets it only when the coordinator acknowledges it. On every
+ * (re)connect: hello → welcome → snapshot → replay of the spool in order. Reconnects use
+ * jittered exponential backoff and fail over across the configured URLs. Nothing here can
+ * stop the agent from probing and restarting: the link only reads state and events.
+ */
+export class CoordinatorLink implements EventSink {
+  private readonly spool: Spool;
+  private ws: WebSocket | null = null;
+  private ready = false;
+  private stopped = false;
+  private attempt = 0;
+  private urlIndex = 0;
+  private reconnectTimer: TimerHandle | undefined;
+  private heartbeatTimer: TimerHandle | undefined;
+  private probeTimer: TimerHandle | undefined;
+  private flushScheduled = false;
+  /** highest seq per boot already written to the current socket */
+  private sentUpTo = new Map<string, number>();
+  private lastProbeAt = new Map<string, string>();
+  private droppedProbes = 0;
+  private lastHeardAt = 0;
+  private maxFrame = DEFAULT_MAX_FRAME_BYTES;
+  private connectedOnce = false;
+
+  constructor(private readonly opts: LinkOptions) {
+    this.spool = Spool.open({
+      dir: opts.config.spoolDir,
+      maxBytes: opts.config.spoolMaxBytes,
+      fsync: opts.config.fsync,
+      onDrop: (lost) => this.reportGap(lost),
+    });
+    if (this.spool.size > 0) opts.logger.info({ pending: this.spool.size }, 'spool holds unacknowledged events from before; they will be replayed');
+  }
+
+  get pendingEvents(): number {
+    return this.spool.size;
+  }
+
+  get connected(): boolean {
+    return this.ready;
+  }
+
+  start(): void {
+    this.connect();
+    this.scheduleProbes();
+  }
+
+  /** EventSink: called by the EventLog for every event, in order. */
+  accept(event: AgentEvent): void {
+    this.spool.append(event as Event);
+    this.scheduleFlush();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const { clock } = this.opts;
+    clock.clearTimeout(this.reconnectTimer);
+    clock.clearTimeout(this.heartbeatTimer);
+    clock.clearTimeout(this.probeTimer);
+    const ws = this.ws;
+    if (ws && ws.readyState === WebSocket.OPEN) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          ws.terminate();
+          resolve();
+        }, 1000);
+        ws.once('close', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        ws.close(CloseCode.Normal, 'agent stopping');
+      });
+    } else ws?.terminate();
+    this.spool.close();
+  }
+
+  private reportGap(lost: LostRange[]): void {
+    const count = lost.reduce((n, r) => n + r.count, 0);
+    this.opts.logger.error({ lost }, `spool full: ${count} unacknowledged events dropped`);
+    // emitted after the current append returns, so it takes the next seq and lands in the spool
+    queueMicrotask(() =>
+      this.opts.events.emit({
+        type: 'gap',
+        reason: `spool limit ${this.opts.config.spoolMaxBytes} bytes reached while the coordinator was unreachable: ${count} event(s) lost`,
+        data: { lost: lost.map((r) => ({ bootId: r.bootId, fromSeq: r.fromSeq, toSeq: r.toSeq, count: r.count })) },
+      }),
+    );
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const urls = this.opts.config.urls;
+    const url = urls[this.urlIndex % urls.length]!;
+    const { logger } = this.opts;
+    this.ready = false;
+    this.sentUpTo.clear();
+    const ws = new WebSocket(url, {
+      headers: { authorization: `Bearer ${this.opts.config.token}` },
+      handshakeTimeout: 10_000,
+      maxPayload: 1024 * 1024,
+      perMessageDeflate: false,
+    });
+    this.ws = ws;
+    ws.on('open', () => {
+      this.lastHeardAt = this.opts.clock.now();
+      this.send({ type: 'hello', v: PROTOCOL_VERSION, agentId: this.opts.source.agentId, bootId: this.opts.events.bootId, labels: this.opts.source.labels, agentVersion: this.opts.source.agentVersion, services: this.opts.source.services });
+    });
+    ws.on('message', (data: WebSocket.RawData) => this.onMessage(data as Buffer));
+    ws.on('ping', () => {
+      this.lastHeardAt = this.opts.clock.now();
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      const status = res.statusCode ?? 0;
+      logger.error({ url, status }, status === 401 ? 'coordinator refused the agent token (401); check coordinator.token' : `coordinator answered ${status} to the WebSocket upgrade`);
+      // a bad token will not fix itself: back off to the maximum at once
+      if (status === 401 || status === 403) this.attempt = Math.max(this.attempt, 30);
+      ws.terminate();
+    });
+    ws.on('error', (err) => {
+      logger.debug({ url, err: err.message }, 'coordinator link error');
+    });
+    ws.on('close', (code, reason) => {
+      if (this.ws !== ws) return;
+      const wasReady = this.ready;
+      this.ready = false;
+      this.ws = null;
+      this.opts.clock.clearTimeout(this.heartbeatTimer);
+      if (this.stopped) return;
+      if (wasReady || code !== 1006) logger.warn({ url, code, reason: reason.toString() }, 'coordinator link closed');
+      if (code === CloseCode.UnsupportedVersion) logger.error('coordinator speaks another protocol version; upgrade one side');
+      this.urlIndex += 1;
+      this.scheduleReconnect();
+    });
+  }
+
+  private scheduleReconnect(): void {
+    const max = this.opts.config.reconnectMax;
+    const ceiling = Math.min(max, RECONNECT_BASE_MS * 2 ** Math.min(this.attempt, 20));
+    this.attempt += 1;
+    // full jitter: a fleet of agents reconnecting after a coordinator restart spreads out
+    const delay = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+    this.reconnectTimer = this.opts.clock.setTimeout(() => this.connect(), delay);
+  }
+
+  private onMessage(data: Buffer): void {
+    this.lastHeardAt = this.opts.clock.now();
+    const parsed = parseCoordinatorMessage(data, { maxBytes: 1024 * 1024 });
+    if (!parsed.ok) {
+      this.opts.logger.warn({ code: parsed.code, reason: parsed.reason }, 'invalid message from coordinator; reconnecting');
+      this.ws?.close(CloseCode.InvalidFrame, parsed.code);
+      return;
+    }
+    const msg = parsed.msg;
+    switch (msg.type) {
+      case 'welcome': {
+        if (msg.limits?.maxPayload) this.maxFrame = msg.limits.maxPayload;
+        if (msg.ackedSeq) this.spool.ack(msg.ackedSeq.bootId, msg.ackedSeq.seq);
+        this.ready = true;
+        this.attempt = 0;
+        this.opts.logger.info({ pending: this.spool.size, reconnect: this.connectedOnce }, 'connected to coordinator');
+        this.connectedOnce = true;
+        this.sendSnapshot();
+        this.flush();
+        this.scheduleHeartbeat();
+        break;
+      }
+      case 'ack':
+        this.spool.ack(msg.bootId, msg.seq);
+        break;
+      case 'heartbeat':
+        break;
+      case 'command':
+        // fleet restarts (SPEC §8) are not handled by this agent version: say so, as an event
+        this.opts.events.emit({ type: 'command_result', service: msg.service, reason: `command ${msg.action} not supported by this agent version`, data: { id: msg.id, ok: false } });
+        break;
+    }
+  }
+
+  private send(msg: AgentMessage): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  private sendSnapshot(): void {
+    const services: SnapshotService[] = this.opts.source.snapshot().map((s) => ({
+      name: s.name,
+      kind: s.kind,
+      url: s.url,
+      state: s.state as SnapshotService['state'],
+      reason: s.reason.slice(0, Limits.maxReasonLength),
+      since: s.since,
+      lastProbe: s.lastProbe,
+      restarts: s.restarts,
+    }));
+    const gpus = this.opts.source.gpus();
+    this.send({ type: 'snapshot', v: PROTOCOL_VERSION, services, gpu: gpus ? { at: new Date(this.opts.clock.now()).toISOString(), gpus } : null });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || !this.ready) return;
+    this.flushScheduled = true;
+    // coalesce events of one tick into one frame
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Sends spooled events not yet written to this socket, in order, in size-bounded frames. */
+  private flush(): void {
+    if (!this.ready || !this.ws) return;
+    let batch: Event[] = [];
+    let bytes = 64;
+    const budget = Math.max(4096, this.maxFrame - 4096);
+    const sendBatch = () => {
+      if (!batch.length) return;
+      this.send({ type: 'events', v: PROTOCOL_VERSION, events: batch });
+      batch = [];
+      bytes = 64;
+    };
+    for (const e of this.spool.events()) {
+      if (e.seq <= (this.sentUpTo.get(e.bootId) ?? 0)) continue;
+      const size = Buffer.byteLength(JSON.stringify(e)) + 1;
+      if (batch.length && (bytes + size > budget || batch.length >= Limits.maxEventsPerMessage)) sendBatch();
+      batch.push(e);
+      bytes += size;
+      this.sentUpTo.set(e.bootId, e.seq);
+    }
+    sendBatch();
+  }
+
+  private scheduleHeartbeat(): void {
+    const every = this.opts.config.heartbeat;
+    this.heartbeatTimer = this.opts.clock.setTimeout(() => {
+      if (!this.ready) return;
+      // nothing heard (no message, no ping) for 3 heartbeats: the connection is dead
+      if (this.opts.clock.now() - this.lastHeardAt > every * 3) {
+        this.opts.logger.warn('coordinator silent for 3 heartbeats; reconnecting');
+        this.ws?.terminate();
+        return;
+      }
+      this.send({ type: 'heartbeat', v: PROTOCOL_VERSION, at: new Date(this.opts.clock.now()).toISOString() });
+      this.scheduleHeartbeat();
+    }, every);
+  }
+
+  private scheduleProbes(): void {
+    if (this.stopped) return;
+    this.probeTimer = this.opts.clock.setTimeout(() => {
+      this.sendProbes();
+      this.scheduleProbes();
+    }, this.opts.probeFlushMs ?? 1000);
+  }
+
+  /** Latest probe per service since the last send; under back-pressure they are counted, not queued. */
+  private sendProbes(): void {
+    const results: ProbeResult[] = [];
+    for (const s of this.opts.source.snapshot()) {
+      if (!s.lastProbe || this.lastProbeAt.get(s.name) === s.lastProbe.at) continue;
+      this.lastProbeAt.set(s.name, s.lastProbe.at);
+      results.push({ service: s.name, ok: s.lastProbe.ok, state: s.state as ProbeResult['state'], latencyMs: s.lastProbe.latencyMs, at: s.lastProbe.at, ...(s.servedBy ? { servedBy: s.servedBy } : {}) });
+    }
+    if (!results.length) return;
+    if (!this.ready || !this.ws || this.ws.bufferedAmount > PRESSURE_BYTES) {
+      this.droppedProbes += results.length;
+      return;
+    }
+    const summarized = this.droppedProbes ? { summarized: { dropped: this.droppedProbes } } : {};
+    if (this.send({ type: 'probes', v: PROTOCOL_VERSION, results, ...summarized })) this.droppedProbes = 0;
+  }
+}

@@ -1,0 +1,85 @@
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import type { AgentConfig } from '../shared/config/agent-config.js';
+import type { GpuInfo } from '../shared/protocol/messages.js';
+import type { startAgent as StartAgent, RunningAgent } from './agent.js';
+import { CoordinatorLink } from './link/client.js';
+import { EventLog } from './events.js';
+import type { GpuReading } from './gpu/nvidia-smi.js';
+import { gpuProblems } from './gpu/nvidia-smi.js';
+
+export interface AgentProcessDeps {
+  clock: Clock;
+  logger: Logger;
+  version: string;
+  startAgent: typeof StartAgent;
+}
+
+export interface AgentProcess {
+  agent: RunningAgent;
+  link: CoordinatorLink | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * The daemon's composition root: the agent itself, plus the coordinator link when one is
+ * configured. The link is an event sink and a reader of state; the agent keeps probing and
+ * restarting whatever the link does.
+ */
+export async function startAgentProcess(config: AgentConfig, deps: AgentProcessDeps): Promise<AgentProcess> {
+  let link: CoordinatorLink | null = null;
+  let agentRef: RunningAgent | null = null;
+  const events = new EventLog(config.agent.id, deps.clock, deps.logger);
+  if (config.coordinator) {
+    const c = config.coordinator;
+    link = new CoordinatorLink({
+      config: c,
+      clock: deps.clock,
+      logger: deps.logger.child({ component: 'link' }),
+      events,
+      source: {
+        agentId: config.agent.id,
+        labels: config.agent.labels,
+        agentVersion: deps.version,
+        services: config.services.map((s) => ({ name: s.name, kind: s.kind, url: s.url, ...(s.unit ? { unit: s.unit } : {}) })),
+        snapshot: () => agentRef?.snapshot() ?? [],
+        gpus: () => toGpuInfo(agentRef?.gpu?.readings ?? null, config),
+      },
+    });
+    events.addSink(link);
+  }
+  const agent = deps.startAgent(config, { clock: deps.clock, logger: deps.logger, version: deps.version, events });
+  agentRef = agent;
+  link?.start();
+  deps.logger.info({ agentId: config.agent.id, services: config.services.length, standalone: !config.coordinator }, config.coordinator ? `agent started; coordinator ${config.coordinator.urls.join(', ')}` : 'agent started (standalone: no coordinator configured)');
+  return {
+    agent,
+    link,
+    async stop() {
+      await agent.stop();
+      await link?.stop();
+    },
+  };
+}
+
+function toGpuInfo(readings: GpuReading[] | null, config: AgentConfig): GpuInfo[] | null {
+  if (!readings) return null;
+  return readings.map((g) => {
+    const warnings = gpuProblems(g, config.gpu).map((p) => p.detail);
+    return {
+      index: g.index,
+      name: g.name,
+      uuid: g.uuid,
+      utilizationPct: g.utilizationPercent,
+      memoryUsedMiB: g.memoryUsedMiB,
+      memoryTotalMiB: g.memoryTotalMiB,
+      temperatureC: g.temperatureC,
+      powerW: g.powerDrawW,
+      powerLimitW: g.powerLimitW,
+      eccUncorrected: g.eccUncorrected,
+      throttleReasons: g.throttleReasons ?? [],
+      healthy: warnings.length === 0,
+      warnings,
+    };
+  });
+}

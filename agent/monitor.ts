@@ -1,0 +1,293 @@
+import type { Clock, TimerHandle } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import type { ServiceConfig } from '../shared/config/agent-config.js';
+import type { RoundResult, ProbeAttempt } from './probes/types.js';
+import { classifyRound } from './state/classify.js';
+import { initialStatus, inGrace, step } from './state/machine.js';
+import type { MachineConfig, MachineInput, ServiceStatus } from './state/types.js';
+import type { EventLog } from './events.js';
+import { unitLooksCrashed, type UnitControl, type UnitProperties } from './unit-control.js';
+
+/** Runs one probe round for this service; the monitor passes hooks for evidence and progress. */
+export type RoundRunner = (hooks: RoundHooks) => Promise<RoundResult>;
+export interface RoundHooks {
+  /** asked once when the primary refuses the connection: is the process gone? */
+  crashEvidence: () => Promise<boolean>;
+  /** called when an attempt failed and retries are pending */
+  onAttemptFailed: (attempt: ProbeAttempt) => void;
+}
+
+export interface MonitorDeps {
+  clock: Clock;
+  logger: Logger;
+  events: EventLog;
+  runRound: RoundRunner;
+  /** resets deep-probe and metrics memory after a restart (a new process) */
+  resetRoundState: () => void;
+  units?: UnitControl;
+  restart: { enabled: boolean; maxRestarts: number; window: number; backoff: number };
+  /** is this pid still a process? (injectable for tests) */
+  pidAlive?: (pid: number) => boolean;
+}
+
+export interface ServiceSnapshot {
+  name: string;
+  kind: string;
+  url: string;
+  unit?: string;
+  state: string;
+  reason: string;
+  since: string;
+  servedBy?: string;
+  lastProbe: { ok: boolean; latencyMs: number; at: string } | null;
+  restarts: { count: number; lastAt: string | null; lastOutcome: string | null };
+}
+
+const PID_WATCH_MS = 200;
+const SHOW_EVERY_MS = 30_000;
+
+/**
+ * One service's loop: probe round → classify → state machine → actions. Runs the state
+ * machine's restarts through the unit control, captures evidence first, and reports
+ * everything as events. It also watches the unit's main PID between rounds so a crash is
+ * noticed within ~200 ms instead of at the next probe.
+ */
+export class ServiceMonitor {
+  private status: ServiceStatus;
+  private readonly machine: MachineConfig;
+  private timer: TimerHandle | undefined;
+  private pidTimer: TimerHandle | undefined;
+  private running = false;
+  private busy: Promise<void> | null = null;
+  private wakeRequested = false;
+  private mainPid = 0;
+  private lastShowAt = 0;
+  private lastRound: RoundResult | null = null;
+  private readonly pidAlive: (pid: number) => boolean;
+
+  constructor(
+    readonly service: ServiceConfig,
+    private readonly deps: MonitorDeps,
+  ) {
+    const canRestart = Boolean(service.unit && deps.units && deps.restart.enabled);
+    this.machine = {
+      startupGrace: service.startupGrace,
+      recoverAfter: service.recoverAfter,
+      canRestart,
+      maxRestarts: deps.restart.maxRestarts,
+      window: deps.restart.window,
+      backoff: deps.restart.backoff,
+    };
+    this.status = initialStatus(deps.clock.now(), this.machine);
+    this.pidAlive = deps.pidAlive ?? defaultPidAlive;
+  }
+
+  get state(): ServiceStatus {
+    return this.status;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedule(0);
+    this.schedulePidWatch();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.deps.clock.clearTimeout(this.timer);
+    this.deps.clock.clearTimeout(this.pidTimer);
+    await this.busy;
+  }
+
+  /** Runs one cycle now (also used by tests and by the pid watch). */
+  async runOnce(): Promise<void> {
+    if (this.busy) {
+      this.wakeRequested = true;
+      return this.busy;
+    }
+    this.busy = this.cycle().finally(() => {
+      this.busy = null;
+    });
+    return this.busy;
+  }
+
+  snapshot(): ServiceSnapshot {
+    const s = this.status;
+    const r = this.lastRound;
+    return {
+      name: this.service.name,
+      kind: this.service.kind,
+      url: this.service.url,
+      unit: this.service.unit,
+      state: s.state,
+      reason: s.reason,
+      since: new Date(s.since).toISOString(),
+      servedBy: r?.servedBy,
+      lastProbe: r ? { ok: r.outcome === 'ok', latencyMs: Math.round(r.latencyMs), at: new Date(r.at).toISOString() } : null,
+      restarts: {
+        count: s.restartCount,
+        lastAt: s.lastRestartAt === null ? null : new Date(s.lastRestartAt).toISOString(),
+        lastOutcome: s.lastRestartOutcome,
+      },
+    };
+  }
+
+  private schedule(ms: number): void {
+    if (!this.running) return;
+    this.deps.clock.clearTimeout(this.timer);
+    this.timer = this.deps.clock.setTimeout(() => {
+      void this.runOnce().then(() => this.schedule(this.nextDelay()));
+    }, ms);
+  }
+
+  /** While a service is coming up, look more often: recovery is announced sooner. */
+  private nextDelay(): number {
+    if (this.wakeRequested) {
+      this.wakeRequested = false;
+      return 0;
+    }
+    const { interval } = this.service;
+    const s = this.status.state;
+    if (s === 'starting' || s === 'unknown' || (s === 'down' && this.status.nextRestartAt !== null)) {
+      return Math.max(100, Math.min(interval / 4, 1000));
+    }
+    return interval;
+  }
+
+  private schedulePidWatch(): void {
+    if (!this.running || !this.service.unit || !this.deps.units) return;
+    this.pidTimer = this.deps.clock.setTimeout(() => {
+      const pid = this.mainPid;
+      const watching = this.status.state === 'healthy' || this.status.state === 'degraded' || this.status.state === 'unhealthy' || this.status.state === 'starting';
+      if (pid > 0 && watching && !this.busy && !this.pidAlive(pid)) {
+        this.deps.logger.debug({ service: this.service.name, pid }, 'main process vanished; probing now');
+        this.mainPid = 0;
+        void this.runOnce();
+      }
+      this.schedulePidWatch();
+    }, PID_WATCH_MS);
+  }
+
+  private apply(input: MachineInput): void {
+    const now = this.deps.clock.now();
+    const r = step(this.status, input, now, this.machine);
+    this.status = r.status;
+    for (const t of r.transitions) {
+      this.deps.events.emit({ type: 'state_changed', service: this.service.name, from: t.from, to: t.to, reason: t.reason });
+    }
+    for (const n of r.notices) {
+      this.deps.events.emit({ type: 'gave_up', service: this.service.name, reason: n.reason, data: { restarts: n.restarts, window: this.machine.window } });
+    }
+    for (const a of r.actions) {
+      if (a.type === 'restart') this.pendingRestart = a;
+    }
+  }
+  private pendingRestart: { reason: string; attempt: number } | null = null;
+
+  private async show(): Promise<UnitProperties | null> {
+    if (!this.service.unit || !this.deps.units) return null;
+    try {
+      const p = await this.deps.units.show(this.service.unit);
+      this.lastShowAt = this.deps.clock.now();
+      return p;
+    } catch (err) {
+      this.deps.logger.warn({ service: this.service.name, err }, 'systemctl show failed');
+      return null;
+    }
+  }
+
+  /** Reconcile with the unit: learn its main PID, notice restarts done by someone else. */
+  private async reconcile(): Promise<void> {
+    const now = this.deps.clock.now();
+    const transitional = this.status.state === 'starting' || this.status.state === 'unknown' || this.status.state === 'gave_up';
+    if (!transitional && now - this.lastShowAt < SHOW_EVERY_MS) return;
+    const p = await this.show();
+    if (!p) return;
+    const before = this.mainPid;
+    this.mainPid = p.mainPid;
+    if (before > 0 && p.mainPid > 0 && p.mainPid !== before && this.status.state !== 'restarting') {
+      this.apply({ type: 'restarted_externally', reason: `unit restarted outside the agent (MainPID ${before} -> ${p.mainPid})` });
+      this.deps.resetRoundState();
+    }
+  }
+
+  private async cycle(): Promise<void> {
+    await this.reconcile();
+    this.apply({ type: 'tick' });
+    if (!this.pendingRestart && this.status.state !== 'restarting') {
+      let evidence: boolean | undefined;
+      const result = await this.deps.runRound({
+        crashEvidence: async () => {
+          const p = await this.show();
+          if (p) this.mainPid = p.mainPid;
+          evidence = unitLooksCrashed(p) || (p !== null && p.mainPid > 0 && !this.pidAlive(p.mainPid));
+          return evidence;
+        },
+        onAttemptFailed: (a) => this.apply({ type: 'attempt_failed', reason: `${a.level} probe: ${a.detail}; retrying` }),
+      });
+      this.lastRound = result;
+      const stalledForMs = result.stall?.stalledForMs ?? 0;
+      const verdict = classifyRound(result, {
+        inGrace: inGrace(this.status, this.deps.clock.now()),
+        crashEvidence: evidence === true,
+        stalledForMs,
+        stallAfter: this.service.stallAfter,
+        slowAfter: this.service.slowAfter,
+      });
+      this.apply({ type: 'round', verdict });
+    }
+    if (this.pendingRestart) await this.restart(this.pendingRestart);
+  }
+
+  private async restart(action: { reason: string; attempt: number }): Promise<void> {
+    this.pendingRestart = null;
+    const unit = this.service.unit!;
+    const units = this.deps.units!;
+    const name = this.service.name;
+    let evidence: Record<string, unknown> = {};
+    try {
+      evidence = await units.captureEvidence(unit);
+    } catch (err) {
+      evidence = { error: (err as Error).message };
+    }
+    this.deps.events.emit({ type: 'restart_started', service: name, reason: action.reason, data: { unit, attempt: action.attempt, evidence } });
+    let ok = false;
+    let reason: string;
+    try {
+      const out = await units.restart(unit);
+      const props = await this.show();
+      if (props) this.mainPid = props.mainPid;
+      const startLimitHit = props?.result === 'start-limit-hit';
+      ok = out.ok && !startLimitHit;
+      reason = ok
+        ? `systemctl restart ${unit} succeeded in ${Math.round(out.durationMs)} ms`
+        : startLimitHit
+          ? `systemd refused to start ${unit}: start-limit-hit`
+          : out.timedOut
+            ? `systemctl restart ${unit} timed out after ${Math.round(out.durationMs)} ms`
+            : `systemctl restart ${unit} failed (exit ${out.exitCode ?? out.signal}): ${out.stderr.trim().slice(0, 500)}`;
+      this.deps.events.emit({
+        type: ok ? 'restart_succeeded' : 'restart_failed',
+        service: name,
+        reason,
+        data: { unit, exitCode: out.exitCode, timedOut: out.timedOut, durationMs: Math.round(out.durationMs), stderr: out.stderr.slice(0, 2000), properties: props ?? undefined },
+      });
+    } catch (err) {
+      // a refused unit (not in config, bad name) or a broken systemctl: an event, never a crash
+      reason = `restart of ${unit} not possible: ${(err as Error).message}`;
+      this.deps.events.emit({ type: 'restart_failed', service: name, reason, data: { unit } });
+    }
+    this.deps.resetRoundState();
+    this.apply({ type: 'restart_finished', ok, reason });
+  }
+}
+
+function defaultPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * What the agent needs from the service manager. agent/restart/ implements it with
+ * `systemctl`; the interface keeps the monitor testable and the restart code replaceable.
+ */
+export interface UnitProperties {
+  activeState: string;
+  subState: string;
+  nRestarts: number | null;
+  mainPid: number;
+  execMainStatus: number | null;
+  result: string;
+}
+
+export interface UnitCommandOutcome {
+  ok: boolean;
+  exitCode: number | null;
+  signal?: string | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+  argv: string[];
+}
+
+export interface UnitControl {
+  restart(unit: string): Promise<UnitCommandOutcome>;
+  show(unit: string): Promise<UnitProperties | null>;
+  /** properties and journal tail, taken before a restart destroys them */
+  captureEvidence(unit: string): Promise<Record<string, unknown>>;
+}
+
+/** A unit is crashed when it is not active (or activating) or has no main process. */
+export function unitLooksCrashed(p: UnitProperties | null): boolean {
+  if (!p) return false;
+  if (p.activeState === 'active' || p.activeState === 'reloading') return p.mainPid === 0;
+  // activating = systemd is already restarting it (Restart=on-failure): not our crash to handle
+  return p.activeState !== 'activating';
+}

@@ -1,0 +1,39 @@
+import { parseCommandArgs, usageError } from './args.js';
+import { loadAgentConfig } from '../shared/config/agent-config.js';
+import { createLogger } from '../shared/logger.js';
+import { systemClock } from '../shared/clock.js';
+import { startAgent } from '../agent/agent.js';
+import { version } from './version.js';
+
+const HELP = `usage: llm-health agent -c agent.yaml
+
+Runs the agent daemon: probes every configured service continuously, restarts failed units
+(flap-protected), reads GPU health, and logs every event as a JSON line (stdout and log.file).
+With a coordinator section it also streams to the coordinator; without one it runs standalone.`;
+
+export async function agentMain(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs('agent', argv, {
+    config: { type: 'string', short: 'c' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (!values.config) throw usageError(`agent: -c FILE is required\n${HELP}`);
+  const config = loadAgentConfig(values.config);
+  const logger = createLogger({ name: 'llm-health-agent', level: config.log.level, file: config.log.file });
+  const { startAgentProcess } = await import('../agent/main.js');
+  const running = await startAgentProcess(config, { clock: systemClock, logger, version, startAgent });
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping');
+      void running.stop().then(() => resolve(0));
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

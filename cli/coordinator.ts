@@ -1,0 +1,41 @@
+import { loadCoordinatorConfig } from '../shared/config/coordinator-config.js';
+import { createLogger } from '../shared/logger.js';
+import { startCoordinator } from '../coordinator/main.js';
+import { parseCommandArgs, usageError } from './args.js';
+import { version } from './version.js';
+
+const HELP = `usage: llm-health coordinator -c FILE
+
+Runs the coordinator daemon: the agent WebSocket (/agent), the HTTP API (/api/v1/...),
+/healthz and the status page, on the config's \`listen\` address.
+SIGTERM or SIGINT stops it cleanly (exit 0).`;
+
+export async function coordinatorMain(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs('coordinator', argv, {
+    config: { type: 'string', short: 'c' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (!values.config) throw usageError(`coordinator: -c FILE is required\n${HELP}`);
+
+  const config = loadCoordinatorConfig(values.config);
+  const logger = createLogger({ name: 'coordinator', level: config.log.level, file: config.log.file });
+  const running = await startCoordinator(config, { logger, version });
+  logger.info({ url: running.url, agentUrl: `${running.url.replace(/^http/, 'ws')}/agent`, dataDir: config.dataDir, version }, 'listening');
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const on = (s: NodeJS.Signals) => {
+      process.off('SIGTERM', on);
+      process.off('SIGINT', on);
+      resolve(s);
+    };
+    process.on('SIGTERM', on);
+    process.on('SIGINT', on);
+  });
+  logger.info({ signal }, 'shutting down');
+  await running.close();
+  return 0;
+}

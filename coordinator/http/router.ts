@@ -1,0 +1,130 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../shared/logger.js';
+import { bearerToken, type TokenSet } from '../auth.js';
+import { HttpError, sendError } from './respond.js';
+
+/**
+ * A route table on plain node:http: exact segments and `:param` segments, one access level
+ * per route. Enough for the API in SPEC §7 (`/api/v1/restarts/:id` included) without a
+ * framework; one file per group of routes registers itself through `add`.
+ */
+
+/** `public`: always open; `viewer`: open unless viewer tokens are configured; `admin`: admin token required. */
+export type Access = 'public' | 'viewer' | 'admin';
+
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  params: Record<string, string>;
+}
+
+export type RouteHandler = (ctx: RouteContext) => void | Promise<void>;
+
+interface Route {
+  method: string;
+  segments: string[];
+  access: Access;
+  handler: RouteHandler;
+}
+
+export interface RouterAuth {
+  viewerTokens: TokenSet;
+  adminTokens: TokenSet;
+}
+
+const UNAUTHORIZED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="llm-health"' };
+
+export class Router {
+  private readonly routes: Route[] = [];
+
+  constructor(
+    private readonly auth: RouterAuth,
+    private readonly logger: Logger,
+  ) {}
+
+  add(method: 'GET' | 'POST' | 'PUT' | 'DELETE', pattern: string, access: Access, handler: RouteHandler): this {
+    this.routes.push({ method, segments: split(pattern), access, handler });
+    return this;
+  }
+
+  /** node:http request listener. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.dispatch(req, res).catch((err: unknown) => {
+      if (err instanceof HttpError) {
+        if (!res.headersSent) sendError(res, err);
+        else res.destroy();
+        return;
+      }
+      this.logger.error({ method: req.method, path: safePath(req.url), err: (err as Error)?.message }, 'request failed');
+      if (!res.headersSent) sendError(res, new HttpError(500, 'internal', 'internal error'));
+      else res.destroy();
+    });
+  };
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      throw new HttpError(400, 'bad_request', 'malformed request target');
+    }
+    // HEAD is GET without a body; node:http drops the body of a HEAD response itself.
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+    const path = split(url.pathname);
+    const allowed = new Set<string>();
+    for (const route of this.routes) {
+      const params = match(route.segments, path);
+      if (!params) continue;
+      if (route.method !== method) {
+        allowed.add(route.method);
+        continue;
+      }
+      this.authorize(route.access, req);
+      await route.handler({ req, res, url, params });
+      return;
+    }
+    if (allowed.size > 0) throw new HttpError(405, 'method_not_allowed', `use ${[...allowed].join(', ')}`, { Allow: [...allowed].join(', ') });
+    throw new HttpError(404, 'not_found', 'no such endpoint');
+  }
+
+  private authorize(access: Access, req: IncomingMessage): void {
+    if (access === 'public') return;
+    const { viewerTokens, adminTokens } = this.auth;
+    if (access === 'viewer' && viewerTokens.size === 0) return;
+    const token = bearerToken(req.headers.authorization);
+    if (token === undefined) throw new HttpError(401, 'unauthorized', 'a bearer token is required', UNAUTHORIZED_HEADERS);
+    // Admins may read too. Both sets are checked every time, so timing says nothing about which matched.
+    const isAdmin = adminTokens.has(token);
+    const isViewer = viewerTokens.has(token);
+    if (access === 'admin' ? isAdmin : isAdmin || isViewer) return;
+    if (isViewer) throw new HttpError(403, 'forbidden', 'this token may not change anything');
+    throw new HttpError(401, 'unauthorized', 'unknown token', UNAUTHORIZED_HEADERS);
+  }
+}
+
+function split(path: string): string[] {
+  return path.split('/').filter((s) => s !== '');
+}
+
+function match(pattern: string[], path: string[]): Record<string, string> | undefined {
+  if (pattern.length !== path.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i]!;
+    const s = path[i]!;
+    if (p.startsWith(':')) {
+      try {
+        params[p.slice(1)] = decodeURIComponent(s);
+      } catch {
+        return undefined;
+      }
+    } else if (p !== s) return undefined;
+  }
+  return params;
+}
+
+/** The path without its query string, which may carry anything a client put there. */
+function safePath(url: string | undefined): string {
+  return (url ?? '').split('?')[0]!.slice(0, 200);
+}

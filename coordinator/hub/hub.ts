@@ -1,0 +1,131 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/logger.js';
+import { CloseCode } from '../../shared/protocol/constants.js';
+import { bearerToken, type TokenSet } from '../auth.js';
+import type { FleetTracker } from '../fleet/tracker.js';
+import type { Store } from '../store/types.js';
+import { AgentConnection, type ConnectionRegistry } from './connection.js';
+
+export interface HubDeps {
+  store: Store;
+  fleet: FleetTracker;
+  clock: Clock;
+  logger: Logger;
+  agentTokens: TokenSet;
+  /** bytes; larger frames are closed by ws itself with 1009 before being buffered */
+  maxPayload: number;
+  helloTimeout: number;
+}
+
+/**
+ * ws waits this long for the peer's close frame after we close (its default is 30 s); a
+ * peer that never answers would otherwise hold a socket that long per bad frame.
+ */
+const CLOSE_TIMEOUT_MS = 5000;
+/** On shutdown, how long agents get to answer our close frame before their sockets are cut. */
+const SHUTDOWN_GRACE_MS = 1000;
+
+/**
+ * The agent WebSocket endpoint (`/agent`). Authentication happens at the HTTP upgrade, so
+ * an unauthenticated peer never gets a WebSocket and never reaches the store; everything
+ * after that is per-connection (connection.ts). The HTTP server routes upgrades here.
+ */
+export class AgentHub implements ConnectionRegistry {
+  private readonly wss: WebSocketServer;
+  /** every open connection, including those still waiting for hello */
+  private readonly connections = new Map<AgentConnection, WebSocket>();
+  /** the current connection of each agent id */
+  private readonly byAgent = new Map<string, AgentConnection>();
+  private closed = false;
+
+  constructor(private readonly deps: HubDeps) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: deps.maxPayload,
+      // Compression off: it would let a small frame inflate past maxPayload's intent and costs CPU per agent.
+      perMessageDeflate: false,
+      clientTracking: false,
+      closeTimeout: CLOSE_TIMEOUT_MS,
+    } as ConstructorParameters<typeof WebSocketServer>[0]);
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  get connectedAgents(): string[] {
+    return [...this.byAgent.keys()];
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    if (this.closed) return refuse(socket, 503, 'Service Unavailable', 'shutting_down');
+    const token = bearerToken(req.headers.authorization);
+    if (!this.deps.agentTokens.has(token)) {
+      this.deps.logger.warn({ remote, reason: token === undefined ? 'missing bearer token' : 'unknown token' }, 'agent upgrade refused');
+      return refuse(socket, 401, 'Unauthorized', 'unauthorized', { 'WWW-Authenticate': 'Bearer realm="llm-health"' });
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.accept(ws, remote));
+  }
+
+  private accept(ws: WebSocket, remote: string): void {
+    if (this.closed) {
+      ws.close(CloseCode.GoingAway, 'shutting down');
+      return;
+    }
+    const { store, fleet, clock, logger, maxPayload, helloTimeout } = this.deps;
+    const conn = new AgentConnection(ws, remote, { store, fleet, clock, logger, registry: this, maxPayload, helloTimeout });
+    this.connections.set(conn, ws);
+    ws.on('close', () => this.connections.delete(conn));
+  }
+
+  claim(conn: AgentConnection): void {
+    const agentId = conn.agentId!;
+    const previous = this.byAgent.get(agentId);
+    this.byAgent.set(agentId, conn);
+    if (previous && previous !== conn) {
+      this.deps.logger.info({ agentId, remote: conn.remote, previous: previous.remote }, 'agent reconnected; closing its previous connection');
+      previous.close(CloseCode.Replaced, 'replaced by a newer connection');
+    }
+  }
+
+  release(conn: AgentConnection): boolean {
+    if (conn.agentId === null || this.byAgent.get(conn.agentId) !== conn) return false;
+    this.byAgent.delete(conn.agentId);
+    return true;
+  }
+
+  /** One liveness round over every connection; the composition root runs it every heartbeat interval. */
+  tick(): void {
+    for (const conn of this.connections.keys()) conn.heartbeat();
+  }
+
+  /** Closes every agent connection with 1001 (agents reconnect with backoff). Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const sockets = [...this.connections.values()];
+    const gone = Promise.all(sockets.map((ws) => (ws.readyState === ws.CLOSED ? undefined : new Promise<void>((r) => ws.once('close', () => r())))));
+    for (const conn of this.connections.keys()) conn.close(CloseCode.GoingAway, 'coordinator shutting down');
+    const ac = new AbortController();
+    await Promise.race([gone, this.deps.clock.sleep(SHUTDOWN_GRACE_MS, ac.signal).catch(() => undefined)]);
+    ac.abort();
+    for (const ws of sockets) if (ws.readyState !== ws.CLOSED) ws.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}
+
+function refuse(socket: Duplex, status: number, text: string, code: string, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify({ error: { code, message: text } });
+  const head = [
+    `HTTP/1.1 ${status} ${text}`,
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ].join('\r\n');
+  socket.end(`${head}\r\n\r\n${body}`, () => socket.destroy());
+}

@@ -1,0 +1,256 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { ValidateFunction } from 'ajv';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/constants.js';
+import { configAjv, loadYamlConfig, readConfigFile, type LoadOptions } from './load.js';
+
+/**
+ * Coordinator YAML (SPEC §7). The `alerts` and `notify` sections are validated here already
+ * so that the alert pipeline and notifiers only add behaviour, never config keys.
+ */
+
+export const NOTIFIER_TYPES = ['slack', 'discord', 'email', 'webhook', 'alertmanager'] as const;
+export type NotifierType = (typeof NOTIFIER_TYPES)[number];
+
+/** `host:port`, `[v6]:port` or `:port` (all interfaces); port 0 asks the OS for a free one. */
+const LISTEN_RE = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/;
+
+const duration = { duration: true } as const;
+const tokenList = { type: 'array', items: { type: 'string', minLength: 1, 'x-expect': 'a non-empty token' }, 'x-expect': 'a list of tokens' } as const;
+const tokenFile = { type: 'string', minLength: 1, 'x-expect': 'a path to a file with one token per line' } as const;
+const matchers = { type: 'object', additionalProperties: { type: 'string' }, 'x-expect': 'a mapping of label names to values' } as const;
+
+export const coordinatorConfigSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['auth'],
+  properties: {
+    listen: { type: 'string', pattern: LISTEN_RE.source, default: '127.0.0.1:7700', 'x-expect': 'host:port like 127.0.0.1:7700, [::1]:7700 or :7700' },
+    dataDir: { type: 'string', minLength: 1, default: './data', 'x-expect': 'a directory path' },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        agentTokens: tokenList,
+        agentTokenFile: tokenFile,
+        adminTokens: tokenList,
+        adminTokenFile: tokenFile,
+        viewerTokens: tokenList,
+        viewerTokenFile: tokenFile,
+      },
+    },
+    fleet: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        agentLostAfter: { ...duration, default: '30s' },
+        /** ws ping and coordinator heartbeat period; a peer missing one ping round is terminated */
+        heartbeatInterval: { ...duration, default: '10s' },
+        helloTimeout: { ...duration, default: '10s' },
+      },
+    },
+    alerts: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        groupBy: { type: 'array', items: { type: 'string', minLength: 1 }, default: ['alertname', 'service'], 'x-expect': 'a list of label names' },
+        groupWait: { ...duration, default: '10s' },
+        groupInterval: { ...duration, default: '1m' },
+        repeatInterval: { ...duration, default: '4h' },
+        sendResolved: { type: 'boolean', default: true },
+      },
+    },
+    notify: {
+      type: 'array',
+      default: [],
+      'x-expect': 'a list of receivers',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'type'],
+        properties: {
+          name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', 'x-expect': 'a receiver name of letters, digits and _.- (max 64)' },
+          type: { enum: [...NOTIFIER_TYPES] },
+          url: { type: 'string', urlSchemes: ['http', 'https'] },
+          match: matchers,
+          sendResolved: { type: 'boolean' },
+          timeout: { ...duration, default: '10s' },
+          smtp: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['host'],
+            properties: {
+              host: { type: 'string', minLength: 1 },
+              port: { type: 'integer', minimum: 1, maximum: 65535, default: 25 },
+              secure: { type: 'boolean', default: false },
+              user: { type: 'string', minLength: 1 },
+              pass: { type: 'string' },
+            },
+          },
+          from: { type: 'string', minLength: 3 },
+          to: { type: 'array', minItems: 1, items: { type: 'string', minLength: 3 }, 'x-expect': 'a list of addresses' },
+        },
+      },
+    },
+    store: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        retention: { ...duration, default: '30d' },
+        pruneInterval: { ...duration, default: '1h' },
+      },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxPayload: { type: 'integer', minimum: 4096, maximum: 64 * 1024 * 1024, default: DEFAULT_MAX_FRAME_BYTES, 'x-expect': 'a byte count from 4096 to 67108864' },
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        file: { type: 'string', minLength: 1 },
+        level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
+      },
+    },
+  },
+} as const;
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface NotifierConfig {
+  name: string;
+  type: NotifierType;
+  url?: string;
+  match: Record<string, string>;
+  sendResolved?: boolean;
+  timeout: number;
+  smtp?: { host: string; port: number; secure: boolean; user?: string; pass?: string };
+  from?: string;
+  to?: string[];
+}
+
+export interface CoordinatorConfig {
+  file: string;
+  listen: ListenAddress;
+  /** absolute; relative paths in the file are resolved against the file's directory */
+  dataDir: string;
+  auth: { agentTokens: string[]; adminTokens: string[]; viewerTokens: string[] };
+  fleet: { agentLostAfter: number; heartbeatInterval: number; helloTimeout: number };
+  alerts: { groupBy: string[]; groupWait: number; groupInterval: number; repeatInterval: number; sendResolved: boolean };
+  notify: NotifierConfig[];
+  store: { retention: number; pruneInterval: number };
+  limits: { maxPayload: number };
+  log: { file?: string; level: string };
+}
+
+let compiled: ValidateFunction | undefined;
+function validator(): ValidateFunction {
+  return (compiled ??= configAjv().compile(coordinatorConfigSchema));
+}
+
+type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export function loadCoordinatorConfig(file: string, options: LoadOptions = {}): CoordinatorConfig {
+  return parseCoordinatorConfig(file, readConfigFile(file), options);
+}
+
+export function parseCoordinatorConfig(file: string, text: string, options: LoadOptions = {}): CoordinatorConfig {
+  const raw = loadYamlConfig<Raw>(file, text, validator(), options);
+  const issues: ConfigIssue[] = [];
+  const base = dirname(resolve(file));
+
+  const listen = parseListen(raw.listen as string);
+  if (!listen) issues.push({ path: 'listen', message: `expected a port from 0 to 65535, got ${JSON.stringify(raw.listen)}` });
+
+  const auth = raw.auth as Raw;
+  const tokens = (name: 'agent' | 'admin' | 'viewer'): string[] => {
+    const listKey = `${name}Tokens`;
+    const fileKey = `${name}TokenFile`;
+    const out = [...((auth[listKey] as string[] | undefined) ?? [])];
+    if (auth[fileKey] !== undefined) {
+      if (auth[listKey] !== undefined) issues.push({ path: `auth.${fileKey}`, message: `give ${listKey} or ${fileKey}, not both` });
+      const path = resolve(base, auth[fileKey] as string);
+      try {
+        out.push(...readTokenFile(path));
+      } catch (err) {
+        issues.push({ path: `auth.${fileKey}`, message: `cannot read token file ${JSON.stringify(auth[fileKey])}: ${(err as Error).message}` });
+      }
+    }
+    return out;
+  };
+  const agentTokens = tokens('agent');
+  const adminTokens = tokens('admin');
+  const viewerTokens = tokens('viewer');
+  if (agentTokens.length === 0 && !issues.some((i) => i.path === 'auth.agentTokenFile')) {
+    // Fail closed: a coordinator no agent can reach is a misconfiguration, not an open door.
+    issues.push({ path: 'auth.agentTokens', message: 'at least one agent token is required (or auth.agentTokenFile)' });
+  }
+
+  const notify = (raw.notify as Raw[]).map((n, i): NotifierConfig => {
+    const at = `notify[${i}]`;
+    if (n.type === 'email') {
+      for (const key of ['smtp', 'from', 'to']) if (n[key] === undefined) issues.push({ path: `${at}.${key}`, message: 'is required for type email' });
+      if (n.url !== undefined) issues.push({ path: `${at}.url`, message: 'is not used by type email (give smtp, from, to)' });
+    } else {
+      if (n.url === undefined) issues.push({ path: `${at}.url`, message: `is required for type ${n.type}` });
+      for (const key of ['smtp', 'from', 'to']) if (n[key] !== undefined) issues.push({ path: `${at}.${key}`, message: `is only used by type email, not ${n.type}` });
+    }
+    return { name: n.name, type: n.type, url: n.url, match: n.match ?? {}, sendResolved: n.sendResolved, timeout: n.timeout, smtp: n.smtp, from: n.from, to: n.to };
+  });
+  const seen = new Map<string, number>();
+  notify.forEach((n, i) => {
+    const first = seen.get(n.name);
+    if (first !== undefined) issues.push({ path: `notify[${i}].name`, message: `duplicate receiver name ${JSON.stringify(n.name)} (first used at notify[${first}])` });
+    else seen.set(n.name, i);
+  });
+
+  const fleet = raw.fleet as CoordinatorConfig['fleet'];
+  if (fleet.heartbeatInterval <= 0) issues.push({ path: 'fleet.heartbeatInterval', message: 'must be greater than 0' });
+  if (fleet.agentLostAfter <= fleet.heartbeatInterval) {
+    issues.push({ path: 'fleet.agentLostAfter', message: `must be longer than fleet.heartbeatInterval (${fleet.heartbeatInterval}ms), or every agent flaps offline between heartbeats` });
+  }
+  const store = raw.store as CoordinatorConfig['store'];
+  if (store.pruneInterval <= 0) issues.push({ path: 'store.pruneInterval', message: 'must be greater than 0' });
+
+  if (issues.length) throw new ConfigError(file, issues);
+  return {
+    file,
+    listen: listen!,
+    dataDir: resolve(base, raw.dataDir as string),
+    auth: { agentTokens, adminTokens, viewerTokens },
+    fleet,
+    alerts: raw.alerts as CoordinatorConfig['alerts'],
+    notify,
+    store,
+    limits: raw.limits as CoordinatorConfig['limits'],
+    log: raw.log as CoordinatorConfig['log'],
+  };
+}
+
+export function parseListen(text: string): ListenAddress | undefined {
+  const m = LISTEN_RE.exec(text);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+/** One token per line; blank lines and `#` comments are ignored. */
+function readTokenFile(path: string): string[] {
+  return readFileSync(path, 'utf8')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}

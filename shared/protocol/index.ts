@@ -1,0 +1,5 @@
+/** The agent ↔ coordinator wire protocol (SPEC §6); see README.md in this folder. */
+export * from './constants.js';
+export * from './messages.js';
+export * from './parse.js';
+export { eventSchema, agentMessageSchemas, coordinatorMessageSchemas, ISO_TIME_PATTERN } from './schemas.js';
