@@ -44,7 +44,8 @@ export interface ServiceSnapshot {
 }
 
 const PID_WATCH_MS = 200;
-const SHOW_EVERY_MS = 30_000;
+/** Routine reconcile with systemd; the PID watch covers the urgent case in between. */
+const SHOW_EVERY_MS = 60_000;
 
 /**
  * One service's loop: probe round → classify → state machine → actions. Runs the state
@@ -62,6 +63,9 @@ export class ServiceMonitor {
   private wakeRequested = false;
   private mainPid = 0;
   private lastShowAt = 0;
+  /** the watched PID vanished: ask systemd what runs now (crash, or a restart by someone else) */
+  private forceShow = false;
+  private lastKnownPid = 0;
   private lastRound: RoundResult | null = null;
   private readonly pidAlive: (pid: number) => boolean;
 
@@ -162,7 +166,9 @@ export class ServiceMonitor {
       const watching = this.status.state === 'healthy' || this.status.state === 'degraded' || this.status.state === 'unhealthy' || this.status.state === 'starting';
       if (pid > 0 && watching && !this.busy && !this.pidAlive(pid)) {
         this.deps.logger.debug({ service: this.service.name, pid }, 'main process vanished; probing now');
+        this.lastKnownPid = pid;
         this.mainPid = 0;
+        this.forceShow = true;
         void this.runOnce();
       }
       this.schedulePidWatch();
@@ -201,10 +207,11 @@ export class ServiceMonitor {
   private async reconcile(): Promise<void> {
     const now = this.deps.clock.now();
     const transitional = this.status.state === 'starting' || this.status.state === 'unknown' || this.status.state === 'gave_up';
-    if (!transitional && now - this.lastShowAt < SHOW_EVERY_MS) return;
+    if (!transitional && !this.forceShow && now - this.lastShowAt < SHOW_EVERY_MS) return;
+    const before = this.forceShow ? this.lastKnownPid : this.mainPid;
+    this.forceShow = false;
     const p = await this.show();
     if (!p) return;
-    const before = this.mainPid;
     this.mainPid = p.mainPid;
     if (before > 0 && p.mainPid > 0 && p.mainPid !== before && this.status.state !== 'restarting') {
       this.apply({ type: 'restarted_externally', reason: `unit restarted outside the agent (MainPID ${before} -> ${p.mainPid})` });

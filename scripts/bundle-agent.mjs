@@ -13,7 +13,7 @@
 //   LLMH_BUNDLE_STRICT=1 node scripts/bundle-agent.mjs
 //   LLMH_BUNDLE_OUT=/tmp/x.mjs node scripts/bundle-agent.mjs    # elsewhere (tests)
 //   LLMH_BUNDLE_ENTRY=other.ts ...                               # another entry (tests)
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -147,9 +147,13 @@ for (const w of await esbuild.formatMessages(result.warnings, { kind: 'warning',
 const ownInputs = Object.keys(result.metafile.inputs).filter((p) => !p.includes('node_modules') && !p.startsWith('llm-health-version:'));
 for (const input of ownInputs) {
   const text = readFileSync(join(root, input), 'utf8');
-  if (/\bpino\.transport\s*\(|\btransport\s*:\s*\{/.test(text)) {
+  if (/\bpino\.transport\s*\(|\btransport\s*:\s*\{\s*targets?\s*:/.test(text)) {
     rmSync(tmp, { force: true });
     fail(`${input} uses a pino worker-thread transport, which cannot run from the one-file agent; use pino.destination / pino.multistream (shared/logger.ts)`);
+  }
+  // files next to the module do not exist next to the bundle (cli/version.ts is inlined above)
+  if (/\bimport\.meta\.(url|dirname|filename)\b/.test(text)) {
+    process.stderr.write(`bundle-agent: warning: ${input} uses import.meta; in the one-file agent it points at ${relative(root, outfile)}, so files read relative to it will be missing\n`);
   }
 }
 
@@ -164,4 +168,3 @@ const pkgs = new Set(
 process.stdout.write(
   `bundle-agent: ${relative(root, outfile)} ${(bytes / 1024).toFixed(0)} KiB (${ownInputs.length} project modules; packages: ${[...pkgs].sort().join(', ')})\n`,
 );
-if (!existsSync(outfile)) fail('esbuild reported success but wrote no file');
