@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { ServiceConfig } from '../shared/config/agent-config.js';
@@ -290,7 +291,19 @@ export class ServiceMonitor {
   }
 }
 
+/**
+ * Is `pid` a running process? /proc first: a zombie (state Z/X) still answers kill(pid, 0),
+ * and on hosts whose PID 1 does not reap orphans a dead server can stay a zombie for long.
+ */
 function defaultPidAlive(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+  }
   try {
     process.kill(pid, 0);
     return true;

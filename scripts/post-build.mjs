@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // After tsc: make the CLI entry executable and write the service-manager stand-in wrapper
 // (dist/demo/bin/systemctl) that tests and the demo put first on PATH.
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -10,5 +10,7 @@ if (existsSync(cli)) chmodSync(cli, 0o755);
 const binDir = join(root, 'dist', 'demo', 'bin');
 mkdirSync(binDir, { recursive: true });
 const wrapper = join(binDir, 'systemctl');
-writeFileSync(wrapper, '#!/bin/sh\n# llm-health service-manager stand-in (demo and tests); see demo/service-manager/\nexec node "$(dirname "$0")/../service-manager/systemctl.js" "$@"\n');
-chmodSync(wrapper, 0o755);
+// write + rename: a test running the wrapper during a rebuild must never see an empty file
+const tmp = `${wrapper}.${process.pid}.tmp`;
+writeFileSync(tmp, '#!/bin/sh\n# llm-health service-manager stand-in (demo and tests); see demo/service-manager/\nexec node "$(dirname "$0")/../service-manager/systemctl.js" "$@"\n', { mode: 0o755 });
+renameSync(tmp, wrapper);

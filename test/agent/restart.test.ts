@@ -7,7 +7,7 @@ import { createServiceManager, journalctlFor, parseShowOutput, SHOW_PROPERTIES, 
 import { runCommand } from '../../agent/restart/run-command.js';
 import type { UnitControl } from '../../agent/unit-control.js';
 import { ErrorCode, LlmHealthError } from '../../shared/errors.js';
-import { createServiceSandbox, processExists, waitFor, type ServiceSandbox } from '../helpers/service-manager.js';
+import { createServiceSandbox, processExists, signalPid, waitFor, type ServiceSandbox } from '../helpers/service-manager.js';
 
 const UNIT = 'llama-vision-server.service';
 const node = process.execPath;
@@ -62,7 +62,7 @@ describe('restart executor against the service-manager stand-in', () => {
   test('evidence captured before a restart keeps the crash: Result=signal and the journal lines', async () => {
     await waitFor(() => readFileSync(join(sb.dir, 'logs', `${UNIT}.log`), 'utf8').includes('listening'), 3_000, 'server output');
     const oldPid = sb.mainPid(UNIT);
-    process.kill(oldPid, 'SIGKILL');
+    signalPid(oldPid, 'SIGKILL');
     await waitFor(() => sb.state(UNIT).activeState === 'failed', 3_000, 'the crash to be recorded');
     sb.clearCalls();
 

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createServiceSandbox, runCommand, waitFor, type CommandResult, type ServiceSandbox } from '../helpers/service-manager.js';
+import { createServiceSandbox, runCommand, signalPid, waitFor, type CommandResult, type ServiceSandbox } from '../helpers/service-manager.js';
 import { writeUnit, type WriteUnitOptions } from '../../demo/service-manager/units.js';
 
 const realSystemctl = process.env.LLMH_REAL_SYSTEMCTL ?? process.env.SYSTEMD_SANDBOX_SYSTEMCTL;
@@ -72,7 +72,7 @@ async function scenario(b: Backend, unitBase: string): Promise<Record<string, un
   seen.start = normalize(await b.systemctl('start', u('web')));
   seen.afterStart = await props(b, u('web'));
   const pid = Number((await b.systemctl('show', '-p', 'MainPID', '--value', u('web'))).stdout.trim());
-  process.kill(pid, 'SIGKILL');
+  signalPid(pid, 'SIGKILL');
   await waitFor(async () => (await props(b, u('web'))).ActiveState === 'failed', 5_000, `${b.name}: failed`);
   seen.afterKill = await props(b, u('web'));
   seen.isActiveFailed = normalize(await b.systemctl('is-active', u('web')));

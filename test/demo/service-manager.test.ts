@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import { createServiceSandbox, freePort, httpServerScript, processExists, runCommand, waitFor, type ServiceSandbox } from '../helpers/service-manager.js';
+import { createServiceSandbox, freePort, httpServerScript, processExists, runCommand, signalPid, waitFor, type ServiceSandbox } from '../helpers/service-manager.js';
 import { parseUnit, splitExecLine, substituteEnv, writeUnit, parseTimeSpan, mangleUnitName } from '../../demo/service-manager/units.js';
 import { tailLines } from '../../demo/service-manager/log-tail.js';
 
@@ -43,7 +43,7 @@ async function answers(port: number): Promise<boolean> {
 
 function gone(pid: number): boolean {
   try {
-    process.kill(pid, 0);
+    signalPid(pid, 0);
     return !processExists(pid); // a zombie nobody reaps is gone for every practical purpose
   } catch {
     return true;
@@ -144,7 +144,7 @@ describe('service-manager stand-in: systemctl with real processes', () => {
     const pid = sb.mainPid('llama-vision-server.service');
     assert.ok(pid > 0);
     const killedAt = Date.now();
-    process.kill(pid, 'SIGKILL');
+    signalPid(pid, 'SIGKILL');
     await waitFor(() => sb.state('llama-vision-server.service').activeState === 'failed', 2_000, 'failed state');
     const latency = Date.now() - killedAt;
     assert.ok(latency < 1_000, `state changed ${latency} ms after the kill`);
@@ -174,7 +174,7 @@ describe('service-manager stand-in: systemctl with real processes', () => {
 
   test('a SIGSTOPped process stays active, and restart still replaces it promptly', async () => {
     const pid = sb.mainPid('llama-vision-server.service');
-    process.kill(pid, 'SIGSTOP');
+    signalPid(pid, 'SIGSTOP');
     try {
       assert.equal((await sb.systemctl('is-active', 'llama-vision-server.service')).stdout, 'active\n');
       const started = Date.now();
@@ -184,7 +184,7 @@ describe('service-manager stand-in: systemctl with real processes', () => {
       assert.ok(gone(pid));
     } finally {
       try {
-        process.kill(pid, 'SIGCONT');
+        signalPid(pid, 'SIGCONT');
       } catch {
         // already gone
       }
@@ -217,7 +217,8 @@ describe('service-manager stand-in: systemctl with real processes', () => {
     assert.ok(processExists(child));
     const stop = await sb.systemctl('stop', 'family.service');
     assert.equal(stop.code, 0);
-    assert.throws(() => process.kill(main, 0), { code: 'ESRCH' });
+    assert.ok(main > 0);
+    assert.throws(() => signalPid(main, 0), { code: 'ESRCH' });
     await waitFor(() => gone(child) && gone(supervisor), 2_000, 'child and supervisor to go');
     const p = parseShow((await sb.systemctl('show', '-p', 'ActiveState,SubState,MainPID,Result', 'family.service')).stdout);
     assert.deepEqual(p, { MainPID: '0', Result: 'success', ActiveState: 'inactive', SubState: 'dead' });

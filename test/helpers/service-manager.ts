@@ -108,6 +108,16 @@ export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 5_000,
   }
 }
 
+/**
+ * `process.kill` for tests, refusing pid 0 and negatives: kill(0, SIG) signals the test
+ * runner's own process group (a SIGSTOP there freezes the whole run), and a unit that is not
+ * running has MainPID 0.
+ */
+export function signalPid(pid: number, signal: NodeJS.Signals | 0): void {
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`refusing to signal pid ${pid}: not a process`);
+  process.kill(pid, signal);
+}
+
 /** Whether a process is still there (zombies count as gone: nobody can run in them). */
 export function processExists(pid: number): boolean {
   return isAlive(pid);
