@@ -19,6 +19,8 @@ const LISTEN_RE = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/;
 const duration = { duration: true } as const;
 const tokenList = { type: 'array', items: { type: 'string', minLength: 1, 'x-expect': 'a non-empty token' }, 'x-expect': 'a list of tokens' } as const;
 const tokenFile = { type: 'string', minLength: 1, 'x-expect': 'a path to a file with one token per line' } as const;
+/** RFC 9110 token: what a header name may be made of. */
+const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const matchers = { type: 'object', additionalProperties: { type: 'string' }, 'x-expect': 'a mapping of label names to values' } as const;
 
 export const coordinatorConfigSchema = {
@@ -78,6 +80,15 @@ export const coordinatorConfigSchema = {
           match: matchers,
           sendResolved: { type: 'boolean' },
           timeout: { ...duration, default: '10s' },
+          /** overrides the provider's pacing (Slack 1s, Discord 2s, others 0) between two messages */
+          minInterval: { ...duration },
+          /** extra request headers (webhook, alertmanager), e.g. Authorization; never logged */
+          headers: {
+            type: 'object',
+            propertyNames: { pattern: HEADER_NAME_RE.source },
+            additionalProperties: { type: 'string', 'x-expect': 'a header value' },
+            'x-expect': 'a mapping of header names to values',
+          },
           smtp: {
             type: 'object',
             additionalProperties: false,
@@ -85,12 +96,36 @@ export const coordinatorConfigSchema = {
             properties: {
               host: { type: 'string', minLength: 1 },
               port: { type: 'integer', minimum: 1, maximum: 65535, default: 25 },
+              /** TLS from the first byte (port 465); false: plain, upgraded by STARTTLS when offered */
               secure: { type: 'boolean', default: false },
+              /** fail unless the server upgrades with STARTTLS (never send AUTH or mail in clear) */
+              requireTLS: { type: 'boolean', default: false },
+              /** never try STARTTLS, even when offered */
+              ignoreTLS: { type: 'boolean', default: false },
+              tls: {
+                type: 'object',
+                additionalProperties: false,
+                properties: {
+                  rejectUnauthorized: { type: 'boolean', default: true },
+                  servername: { type: 'string', minLength: 1 },
+                },
+              },
+              auth: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['user', 'pass'],
+                properties: { user: { type: 'string', minLength: 1 }, pass: { type: 'string' } },
+              },
+              /** shorthand for auth: { user, pass } */
               user: { type: 'string', minLength: 1 },
               pass: { type: 'string' },
+              /** keep connections open between messages (closed by Notifier.close) */
+              pool: { type: 'boolean', default: true },
+              maxConnections: { type: 'integer', minimum: 1, maximum: 20, default: 2 },
             },
           },
           from: { type: 'string', minLength: 3 },
+          subjectPrefix: { type: 'string', maxLength: 100, 'x-expect': 'a short text put before every subject' },
           to: { type: 'array', minItems: 1, items: { type: 'string', minLength: 3 }, 'x-expect': 'a list of addresses' },
         },
       },
@@ -129,6 +164,19 @@ export interface ListenAddress {
   port: number;
 }
 
+export interface SmtpConfig {
+  host: string;
+  port: number;
+  secure: boolean;
+  requireTLS: boolean;
+  ignoreTLS: boolean;
+  tls?: { rejectUnauthorized: boolean; servername?: string };
+  /** from smtp.auth or the smtp.user/smtp.pass shorthand */
+  auth?: { user: string; pass: string };
+  pool: boolean;
+  maxConnections: number;
+}
+
 export interface NotifierConfig {
   name: string;
   type: NotifierType;
@@ -136,9 +184,15 @@ export interface NotifierConfig {
   match: Record<string, string>;
   sendResolved?: boolean;
   timeout: number;
-  smtp?: { host: string; port: number; secure: boolean; user?: string; pass?: string };
+  /** ms; undefined: the provider's default pacing */
+  minInterval?: number;
+  /** webhook, alertmanager only */
+  headers?: Record<string, string>;
+  smtp?: SmtpConfig;
   from?: string;
   to?: string[];
+  /** email only */
+  subjectPrefix?: string;
 }
 
 export interface CoordinatorConfig {
@@ -198,17 +252,7 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
     issues.push({ path: 'auth.agentTokens', message: 'at least one agent token is required (or auth.agentTokenFile)' });
   }
 
-  const notify = (raw.notify as Raw[]).map((n, i): NotifierConfig => {
-    const at = `notify[${i}]`;
-    if (n.type === 'email') {
-      for (const key of ['smtp', 'from', 'to']) if (n[key] === undefined) issues.push({ path: `${at}.${key}`, message: 'is required for type email' });
-      if (n.url !== undefined) issues.push({ path: `${at}.url`, message: 'is not used by type email (give smtp, from, to)' });
-    } else {
-      if (n.url === undefined) issues.push({ path: `${at}.url`, message: `is required for type ${n.type}` });
-      for (const key of ['smtp', 'from', 'to']) if (n[key] !== undefined) issues.push({ path: `${at}.${key}`, message: `is only used by type email, not ${n.type}` });
-    }
-    return { name: n.name, type: n.type, url: n.url, match: n.match ?? {}, sendResolved: n.sendResolved, timeout: n.timeout, smtp: n.smtp, from: n.from, to: n.to };
-  });
+  const notify = (raw.notify as Raw[]).map((n, i) => parseNotifier(n, `notify[${i}]`, issues));
   const seen = new Map<string, number>();
   notify.forEach((n, i) => {
     const first = seen.get(n.name);
@@ -236,6 +280,61 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
     store,
     limits: raw.limits as CoordinatorConfig['limits'],
     log: raw.log as CoordinatorConfig['log'],
+  };
+}
+
+const EMAIL_ONLY = ['smtp', 'from', 'to', 'subjectPrefix'] as const;
+const HEADER_TYPES: readonly NotifierType[] = ['webhook', 'alertmanager'];
+
+/** Per-type rules the schema cannot say, and the smtp shorthand folded into `smtp.auth`. */
+function parseNotifier(n: Raw, at: string, issues: ConfigIssue[]): NotifierConfig {
+  if (n.type === 'email') {
+    for (const key of ['smtp', 'from', 'to']) if (n[key] === undefined) issues.push({ path: `${at}.${key}`, message: 'is required for type email' });
+    if (n.url !== undefined) issues.push({ path: `${at}.url`, message: 'is not used by type email (give smtp, from, to)' });
+  } else {
+    if (n.url === undefined) issues.push({ path: `${at}.url`, message: `is required for type ${n.type}` });
+    for (const key of EMAIL_ONLY) if (n[key] !== undefined) issues.push({ path: `${at}.${key}`, message: `is only used by type email, not ${n.type}` });
+  }
+  if (n.headers !== undefined && !HEADER_TYPES.includes(n.type)) {
+    issues.push({ path: `${at}.headers`, message: `is only used by types ${HEADER_TYPES.join(', ')}, not ${n.type}` });
+  }
+  let smtp: SmtpConfig | undefined;
+  if (n.smtp !== undefined) {
+    const s = n.smtp as Raw;
+    const sp = `${at}.smtp`;
+    if (s.requireTLS && s.ignoreTLS) issues.push({ path: `${sp}.ignoreTLS`, message: 'conflicts with smtp.requireTLS (one forbids STARTTLS, the other demands it)' });
+    if (s.secure && s.ignoreTLS) issues.push({ path: `${sp}.ignoreTLS`, message: 'conflicts with smtp.secure: true (the connection is TLS from the first byte)' });
+    if (s.auth !== undefined && (s.user !== undefined || s.pass !== undefined)) {
+      issues.push({ path: `${sp}.auth`, message: 'give smtp.auth or smtp.user/smtp.pass, not both' });
+    } else if ((s.user === undefined) !== (s.pass === undefined)) {
+      issues.push({ path: `${sp}.${s.user === undefined ? 'user' : 'pass'}`, message: `is required with smtp.${s.user === undefined ? 'pass' : 'user'}` });
+    }
+    const auth = (s.auth as SmtpConfig['auth']) ?? (s.user !== undefined && s.pass !== undefined ? { user: s.user as string, pass: s.pass as string } : undefined);
+    smtp = {
+      host: s.host,
+      port: s.port,
+      secure: s.secure,
+      requireTLS: s.requireTLS,
+      ignoreTLS: s.ignoreTLS,
+      ...(s.tls !== undefined ? { tls: s.tls as SmtpConfig['tls'] } : {}),
+      ...(auth ? { auth } : {}),
+      pool: s.pool,
+      maxConnections: s.maxConnections,
+    };
+  }
+  return {
+    name: n.name,
+    type: n.type,
+    url: n.url,
+    match: n.match ?? {},
+    sendResolved: n.sendResolved,
+    timeout: n.timeout,
+    minInterval: n.minInterval,
+    headers: n.headers,
+    smtp,
+    from: n.from,
+    to: n.to,
+    subjectPrefix: n.subjectPrefix,
   };
 }
 
