@@ -245,7 +245,8 @@ export class ServiceMonitor {
       });
       this.apply({ type: 'round', verdict });
     }
-    if (this.pendingRestart) await this.restart(this.pendingRestart);
+    // a daemon that is stopping starts no restart (the next agent adopts what it finds)
+    if (this.pendingRestart && this.running) await this.restart(this.pendingRestart);
   }
 
   private async restart(action: { reason: string; attempt: number }): Promise<void> {

@@ -139,7 +139,9 @@ export function step(status: ServiceStatus, input: MachineInput, now: number, cf
       break;
     }
     case 'attempt_failed':
-      if (s.state === 'healthy' || s.state === 'degraded') st.go('unhealthy', input.reason);
+      // only from healthy: a degraded service (fallback serving, busy) already told its story,
+      // and flipping it to unhealthy while its fallback answers would be noise
+      if (s.state === 'healthy') st.go('unhealthy', input.reason);
       break;
     case 'restart_finished':
       if (s.state !== 'restarting') break;
