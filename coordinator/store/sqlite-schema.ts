@@ -39,6 +39,61 @@ const MIGRATIONS: readonly string[] = [
      updated_at INTEGER NOT NULL,
      PRIMARY KEY (agent_id, boot_id)
    ) WITHOUT ROWID;`,
+  // 2: the notification path (SPEC §7): dedup log, durable outbox, delivery log, silences.
+  `CREATE TABLE notification_log (
+     receiver  TEXT NOT NULL,
+     group_key TEXT NOT NULL,
+     firing    TEXT NOT NULL,   -- JSON array of fingerprints
+     resolved  TEXT NOT NULL,   -- JSON array of fingerprints
+     sent_at   INTEGER NOT NULL,
+     PRIMARY KEY (receiver, group_key)
+   ) WITHOUT ROWID;
+   CREATE INDEX notification_log_sent_at ON notification_log (sent_at);
+   -- One row per notification (a notification belongs to one receiver). seq orders a
+   -- receiver's queue; next_message is delivery progress: messages before it went out.
+   CREATE TABLE outbox (
+     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+     id              TEXT NOT NULL UNIQUE,
+     receiver        TEXT NOT NULL,
+     group_key       TEXT NOT NULL,
+     status          TEXT NOT NULL,
+     notification    TEXT NOT NULL,
+     messages        TEXT NOT NULL,
+     message_count   INTEGER NOT NULL,
+     next_message    INTEGER NOT NULL DEFAULT 0,
+     attempts        INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at INTEGER NOT NULL,
+     state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+     last_error      TEXT,
+     created_at      INTEGER NOT NULL,
+     updated_at      INTEGER NOT NULL
+   );
+   CREATE INDEX outbox_pending ON outbox (receiver, seq) WHERE state = 'pending';
+   CREATE INDEX outbox_finished ON outbox (updated_at) WHERE state <> 'pending';
+   CREATE TABLE deliveries (
+     id              INTEGER PRIMARY KEY,
+     receiver        TEXT NOT NULL,
+     notification_id TEXT NOT NULL,
+     message_index   INTEGER NOT NULL,
+     outcome         TEXT NOT NULL CHECK (outcome IN ('delivered', 'retry', 'failed')),
+     status          INTEGER,
+     error           TEXT,
+     at              INTEGER NOT NULL
+   );
+   CREATE INDEX deliveries_receiver ON deliveries (receiver, id);
+   CREATE INDEX deliveries_notification ON deliveries (notification_id, id);
+   CREATE INDEX deliveries_at ON deliveries (at);
+   CREATE TABLE silences (
+     id         TEXT PRIMARY KEY,
+     matchers   TEXT NOT NULL,  -- JSON array of { name, value, isRegex, isEqual }
+     starts_at  INTEGER NOT NULL,
+     ends_at    INTEGER NOT NULL,
+     created_by TEXT NOT NULL,
+     comment    TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE INDEX silences_ends_at ON silences (ends_at);`,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { Notification, NotificationLogEntry, Silence } from '../alerts/types.js';
 import type { Event } from '../../shared/protocol/messages.js';
+import { SqliteDeliveryTables } from './sqlite-delivery.js';
 import { migrate } from './sqlite-schema.js';
 import {
   DEFAULT_EVENT_QUERY_LIMIT,
@@ -10,7 +12,14 @@ import {
   type AgentHello,
   type AgentRecord,
   type AppendResult,
+  type AttemptInfo,
+  type DeliveryLogEntry,
+  type DeliveryQuery,
   type EventQuery,
+  type OutboxEntry,
+  type OutboxQuery,
+  type OutboxSummary,
+  type SilenceQuery,
   type Store,
 } from './types.js';
 
@@ -58,6 +67,7 @@ export class SqliteStore implements Store {
   /** listEvents statements by filter combination, prepared on first use. */
   private readonly queryCache = new Map<string, Stmt>();
   private readonly appendTx: (agentId: string, events: readonly Event[], receivedAt: number) => AppendResult;
+  private readonly delivery: SqliteDeliveryTables;
   private closed = false;
 
   /** `file` may be ':memory:' (tests); otherwise its directory is created. */
@@ -101,6 +111,7 @@ export class SqliteStore implements Store {
       ),
     };
     this.appendTx = db.transaction((agentId: string, events: readonly Event[], receivedAt: number) => this.appendInTx(agentId, events, receivedAt));
+    this.delivery = new SqliteDeliveryTables(db);
   }
 
   async recordHello(agent: AgentHello, at: number): Promise<void> {
@@ -225,7 +236,80 @@ export class SqliteStore implements Store {
     // Watermarks of earlier boots silent for the whole retention period go too (one row per
     // agent restart would otherwise pile up); the current boot's watermark always stays.
     this.stmt.pruneAcks.run(before);
+    this.delivery.prune(before);
     return total;
+  }
+
+  async enqueueNotification(notification: Notification, messages: readonly unknown[], logEntry: NotificationLogEntry, options: { failed?: string } = {}): Promise<OutboxEntry> {
+    return this.delivery.enqueue(notification, messages, logEntry, options.failed);
+  }
+
+  async recordNotificationLog(logEntry: NotificationLogEntry): Promise<void> {
+    this.delivery.recordNotificationLog(logEntry);
+  }
+
+  async getNotificationLog(receiver: string, groupKey: string): Promise<NotificationLogEntry | undefined> {
+    return this.delivery.getNotificationLog(receiver, groupKey);
+  }
+
+  async listNotificationLog(): Promise<NotificationLogEntry[]> {
+    return this.delivery.listNotificationLog();
+  }
+
+  async pendingDeliveries(receiver: string, now: number, limit: number): Promise<OutboxEntry[]> {
+    return this.delivery.pendingDeliveries(receiver, now, limit);
+  }
+
+  async nextPendingAt(receiver: string): Promise<number | null> {
+    return this.delivery.nextPendingAt(receiver);
+  }
+
+  async pendingCounts(): Promise<{ receiver: string; pending: number }[]> {
+    return this.delivery.pendingCounts();
+  }
+
+  async markMessageDelivered(id: string, index: number, attempt: AttemptInfo): Promise<void> {
+    this.delivery.markMessageDelivered(id, index, attempt);
+  }
+
+  async scheduleRetry(id: string, nextAttemptAt: number, error: string, attempt: AttemptInfo): Promise<void> {
+    this.delivery.scheduleRetry(id, nextAttemptAt, error, attempt);
+  }
+
+  async markFailed(id: string, error: string, attempt: AttemptInfo): Promise<void> {
+    this.delivery.markFailed(id, error, attempt);
+  }
+
+  async markDelivered(id: string, at: number): Promise<void> {
+    this.delivery.markDelivered(id, at);
+  }
+
+  async getOutboxEntry(id: string): Promise<OutboxEntry | undefined> {
+    return this.delivery.getOutboxEntry(id);
+  }
+
+  async listOutbox(query: OutboxQuery): Promise<OutboxSummary[]> {
+    return this.delivery.listOutbox(query);
+  }
+
+  async listDeliveries(query: DeliveryQuery): Promise<DeliveryLogEntry[]> {
+    return this.delivery.listDeliveries(query);
+  }
+
+  async createSilence(silence: Silence): Promise<void> {
+    this.delivery.createSilence(silence);
+  }
+
+  async getSilence(id: string): Promise<Silence | undefined> {
+    return this.delivery.getSilence(id);
+  }
+
+  async listSilences(query: SilenceQuery): Promise<Silence[]> {
+    return this.delivery.listSilences(query);
+  }
+
+  async expireSilence(id: string, at: number): Promise<Silence | undefined> {
+    return this.delivery.expireSilence(id, at);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,7 @@
 import type { Event } from '../../shared/protocol/messages.js';
+import type { DeliveryStore } from './delivery-types.js';
+
+export * from './delivery-types.js';
 
 /**
  * Everything the coordinator persists goes through this interface; only `coordinator/store/`
@@ -9,7 +12,7 @@ import type { Event } from '../../shared/protocol/messages.js';
  * and a per-(agent, boot) acknowledged watermark survives event retention, so an event
  * replayed after its row was pruned is still recognised as already processed.
  */
-export interface Store {
+export interface Store extends DeliveryStore {
   /** Records (or refreshes) an agent from its `hello`. */
   recordHello(agent: AgentHello, at: number): Promise<void>;
   setConnected(agentId: string, connected: boolean, at: number): Promise<void>;
@@ -28,7 +31,12 @@ export interface Store {
   lastSeq(agentId: string, bootId: string): Promise<number | null>;
   /** Events matching the query, oldest first. */
   listEvents(query: EventQuery): Promise<Event[]>;
-  /** Deletes events received before `before` (epoch ms); returns how many. Watermarks stay. */
+  /**
+   * Retention: deletes events received before `before` (epoch ms) and returns how many.
+   * Watermarks stay. Alongside, finished (delivered or failed) outbox rows, delivery log
+   * lines, notification log entries last written and silences ended before `before` go
+   * too; pending outbox rows never do.
+   */
   prune(before: number): Promise<number>;
 
   close(): Promise<void>;
