@@ -12,6 +12,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Main> }> =
   agent: { summary: 'run the agent daemon', load: async () => (await import('./agent.js')).agentMain },
   coordinator: { summary: 'run the coordinator daemon', load: async () => (await import('./coordinator.js')).coordinatorMain },
   status: { summary: 'fleet table from a coordinator', load: async () => (await import('./status.js')).statusMain },
+  silence: { summary: 'silences: add, list, expire (matchers, duration, comment)', load: async () => (await import('./silence.js')).silenceMain },
   config: { summary: 'config validate -c FILE: validate an agent or coordinator config', load: async () => (await import('./config.js')).configMain },
   emulate: { summary: 'run an emulated LLM server (llamacpp, vllm, tgi, ollama, sglang, openai)', load: async () => (await import('../demo/emulator/cli.js')).emulateMain },
   demo: { summary: 'run the demo fleet (what npm start runs)', load: async () => (await import('../demo/main.js')).demoMain },

@@ -15,6 +15,13 @@ import { createHttpServer, type UpgradeHandler } from './http/server.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/types.js';
 import { every } from './timers.js';
+import { AlertPipeline, dispatcherConfigFrom } from './alerts/pipeline.js';
+import { DeliveryService } from './delivery/service.js';
+import { SilenceCache } from './delivery/silence-cache.js';
+import { createNotifier } from './notify/registry.js';
+import { createNotifyDispatcher } from './notify/http.js';
+import { registerAlertRoutes } from './http/alerts-api.js';
+import { registerSilenceRoutes } from './http/silences-api.js';
 
 /**
  * Composition root: builds every coordinator dependency and wires them together. No other
@@ -38,6 +45,8 @@ export interface RunningCoordinator {
   readonly fleet: FleetTracker;
   readonly store: Store;
   readonly hub: AgentHub;
+  readonly alerts: AlertPipeline;
+  readonly delivery: DeliveryService;
   /** Stops accepting, closes agents with 1001, stops timers, closes the store it opened. Idempotent. */
   close(): Promise<void>;
 }
@@ -72,6 +81,21 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     const router = new Router({ viewerTokens: new TokenSet(config.auth.viewerTokens), adminTokens: new TokenSet(config.auth.adminTokens) }, logger);
     registerApiRoutes(router, { fleet, store, health: () => ({ version: deps.version ?? 'unknown', connectedAgents: agentHub.connectedAgents.length }) });
     registerStatusPage(router, { fleet });
+
+    // Alerts: rules over fleet state → silences/inhibition/grouping/dedup → durable outbox →
+    // one delivery worker per receiver. The pipeline starts once the URL is known.
+    const notifyDispatcher = createNotifyDispatcher();
+    const notifiers = config.notify.map((n) => createNotifier(n, { dispatcher: notifyDispatcher, logger: logger.child({ receiver: n.name }), now: () => clock.now() }));
+    const delivery = new DeliveryService({ store, notifiers, clock, logger: logger.child({ component: 'delivery' }) });
+    stops.push(() => void notifyDispatcher.close());
+    const silences = new SilenceCache(store, clock);
+    await silences.load();
+    let pipeline: AlertPipeline | undefined;
+    registerSilenceRoutes(router, { store, clock, logger, onChange: (silence) => {
+      silences.put(silence);
+      pipeline?.update(fleet.state);
+    } });
+    registerAlertRoutes(router, { alerts: () => pipeline?.alerts() ?? [], store, receivers: () => delivery.status() });
     const upgrades = new Map<string, UpgradeHandler>([[AGENT_WS_PATH, (req, socket, head) => agentHub.handleUpgrade(req, socket, head)]]);
     const server = createHttpServer(router, upgrades);
 
@@ -85,6 +109,23 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     server.on('error', (err) => logger.error({ err: err.message }, 'http server error'));
     const port = (server.address() as AddressInfo).port;
     const url = `http://${urlHost(config.listen.host)}:${port}`;
+
+    await delivery.start();
+    const alerts = new AlertPipeline({
+      clock,
+      config: dispatcherConfigFrom(config, config.externalUrl ?? `${url}/`),
+      getLogEntry: (receiver, groupKey) => delivery.getLogEntry(receiver, groupKey),
+      emit: (notification, entry) => delivery.emit(notification, entry),
+      updateLog: (entry) => delivery.updateLog(entry),
+      silences: () => silences.all(),
+      agentLostAfter: config.fleet.agentLostAfter,
+      onError: (err: unknown) => logger.error({ err: (err as Error).message }, 'alert pipeline error'),
+    });
+    pipeline = alerts;
+    const unsubscribe = fleet.subscribe(() => alerts.update(fleet.state));
+    stops.push(unsubscribe, () => alerts.stop());
+    // time alone changes alerts (an agent goes offline; a silence starts or ends)
+    stops.push(every(clock, 1000, 'alert evaluation', logger, () => alerts.update(fleet.state)));
 
     stops.push(every(clock, config.fleet.heartbeatInterval, 'agent heartbeat', logger, () => agentHub.tick()));
     stops.push(
@@ -114,11 +155,13 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
         await agentHub.close();
         server.closeAllConnections();
         await serverClosed;
+        // delivery before the store: in-flight sends settle or stay pending for the next start
+        await delivery.stop();
         if (ownsStore) await store.close();
         logger.info('coordinator stopped');
       })());
 
-    return { url, port, fleet, store, hub: agentHub, close };
+    return { url, port, fleet, store, hub: agentHub, alerts, delivery, close };
   } catch (err) {
     for (const stop of stops) stop();
     await hub?.close();

@@ -30,6 +30,7 @@ export const coordinatorConfigSchema = {
   properties: {
     listen: { type: 'string', pattern: LISTEN_RE.source, default: '127.0.0.1:7700', 'x-expect': 'host:port like 127.0.0.1:7700, [::1]:7700 or :7700' },
     dataDir: { type: 'string', minLength: 1, default: './data', 'x-expect': 'a directory path' },
+    externalUrl: { type: 'string', urlSchemes: ['http', 'https'], 'x-expect': 'the URL people use to reach the dashboard, for links in notifications' },
     auth: {
       type: 'object',
       additionalProperties: false,
@@ -200,6 +201,8 @@ export interface CoordinatorConfig {
   listen: ListenAddress;
   /** absolute; relative paths in the file are resolved against the file's directory */
   dataDir: string;
+  /** dashboard URL for links in notifications; defaults to the listen URL */
+  externalUrl?: string;
   auth: { agentTokens: string[]; adminTokens: string[]; viewerTokens: string[] };
   fleet: { agentLostAfter: number; heartbeatInterval: number; helloTimeout: number };
   alerts: { groupBy: string[]; groupWait: number; groupInterval: number; repeatInterval: number; sendResolved: boolean };
@@ -273,6 +276,7 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
     file,
     listen: listen!,
     dataDir: resolve(base, raw.dataDir as string),
+    ...(raw.externalUrl ? { externalUrl: (raw.externalUrl as string).replace(/\/+$/, '') } : {}),
     auth: { agentTokens, adminTokens, viewerTokens },
     fleet,
     alerts: raw.alerts as CoordinatorConfig['alerts'],
