@@ -212,7 +212,7 @@ export async function demoMain(argv: string[]): Promise<number> {
       }
     }
     print('');
-    print('Alert sinks (print what they receive; alerting is not wired to them yet):');
+    print('Alert receivers (each prints what it is sent; alerts wait groupWait 5s, so a quick recovery pages no one):');
     for (const s of sinks.sinks) print(`  ${s.type.padEnd(8)}  ${s.url}`);
     print('');
     print(options.chaosEveryMs === null ? 'Chaos: off (--no-chaos).' : `Chaos: one failure every ${formatDuration(options.chaosEveryMs)} (crash, hang, stuck loading, cannot generate, primary down).`);
@@ -294,10 +294,18 @@ export function coordinatorYaml(port: number, sinks: readonly Sink[]): string {
     'fleet:',
     '  agentLostAfter: 15s',
     '  heartbeatInterval: 2s',
-    '# notify: the alert pipeline and notifiers are not built yet. When they are, the demo',
-    "# routes alerts to its local sinks here (and adds an SMTP sink for type email):",
-    '# notify:',
-    ...sinks.map((s) => `#   - { name: ${s.name}, type: ${s.type}, url: '${s.url}' }`),
+    '# alerts go to the demo\'s local sinks, which print what a person would be sent',
+    'alerts:',
+    '  groupBy: [alertname, service]',
+    '  groupWait: 5s',
+    '  groupInterval: 30s',
+    '  repeatInterval: 1h',
+    'notify:',
+    ...sinks.map((s) =>
+      s.type === 'email'
+        ? `  - { name: ${s.name}, type: email, smtp: { host: 127.0.0.1, port: ${new URL(s.url).port}, secure: false, ignoreTLS: true }, from: llm-health@demo.invalid, to: [oncall@demo.invalid] }`
+        : `  - { name: ${s.name}, type: ${s.type}, url: '${s.url}' }`,
+    ),
     '',
   ].join('\n');
 }

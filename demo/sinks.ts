@@ -3,12 +3,13 @@
  * Slack incoming webhook, a Discord webhook and a generic (Alertmanager v4) webhook. Each
  * prints one line per payload it receives, so the demo shows what a person would be sent.
  *
- * Not here yet: the SMTP sink (email), which comes with the email notifier.
+ * An SMTP sink (email) runs beside them when the `smtp-server` package is installed (it is
+ * with `npm install` in a checkout); without it the demo simply has no email receiver.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type SinkType = 'slack' | 'discord' | 'webhook';
+export type SinkType = 'slack' | 'discord' | 'webhook' | 'email';
 
 export interface Sink {
   /** receiver name to use in the coordinator's `notify` section */
@@ -112,7 +113,50 @@ export async function startSinks(print: (line: string) => void): Promise<Running
     await closeAll(servers);
     throw err;
   }
-  return { sinks, close: () => closeAll(servers) };
+  const smtp = await startSmtpSink(print).catch(() => null);
+  if (smtp) sinks.push(smtp.sink);
+  return {
+    sinks,
+    close: async () => {
+      await closeAll(servers);
+      await smtp?.close();
+    },
+  };
+}
+
+/** A loopback SMTP server printing the subject of every mail (email receiver of the demo). */
+async function startSmtpSink(print: (line: string) => void): Promise<{ sink: Sink; close(): Promise<void> } | null> {
+  let SMTPServer: typeof import('smtp-server').SMTPServer;
+  try {
+    ({ SMTPServer } = await import('smtp-server'));
+  } catch {
+    return null;
+  }
+  const sink: Sink = { name: 'demo-email', type: 'email', url: '', received: 0 };
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, callback) {
+      let head = '';
+      stream.on('data', (chunk: Buffer) => {
+        if (head.length < 16_384) head += chunk.toString('utf8');
+      });
+      stream.on('end', () => {
+        sink.received++;
+        const subject = /^Subject: (.*(?:\r?\n[ \t].*)*)/im.exec(head)?.[1]?.replace(/\r?\n[ \t]/g, ' ') ?? '(no subject)';
+        print(`[sink:email] ${subject.slice(0, MAX_LINE)}`);
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.server.address() as AddressInfo).port;
+  sink.url = `smtp://127.0.0.1:${port}`;
+  return { sink, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 async function handle(spec: SinkSpec, sink: Sink, req: IncomingMessage, res: ServerResponse, print: (line: string) => void): Promise<void> {
