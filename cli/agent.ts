@@ -1,5 +1,6 @@
 import { parseCommandArgs, usageError } from './args.js';
 import { loadAgentConfig } from '../shared/config/agent-config.js';
+import { releaseConfigAjv } from '../shared/config/load.js';
 import { createLogger } from '../shared/logger.js';
 import { systemClock } from '../shared/clock.js';
 import { startAgent } from '../agent/agent.js';
@@ -22,6 +23,7 @@ export async function agentMain(argv: string[]): Promise<number> {
   }
   if (!values.config) throw usageError(`agent: -c FILE is required\n${HELP}`);
   const config = loadAgentConfig(values.config);
+  releaseConfigAjv();
   const logger = createLogger({ name: 'llm-health-agent', level: config.log.level, file: config.log.file });
   const { startAgentProcess } = await import('../agent/main.js');
   const running = await startAgentProcess(config, { clock: systemClock, logger, version, startAgent });

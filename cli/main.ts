@@ -32,6 +32,13 @@ export function usage(): string {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'agent' || name === 'check') {
+    // The agent lives on every GPU host: keep it small. undici's HTTP parser is WebAssembly;
+    // V8's optimising tier-up of it briefly costs ~35 MB of resident memory for no gain at
+    // a few requests per second, so the baseline compiler alone is used.
+    const { setFlagsFromString } = await import('node:v8');
+    setFlagsFromString('--liftoff-only');
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${usage()}\n`);
     return name ? 0 : 2;

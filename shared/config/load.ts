@@ -10,8 +10,22 @@ import { ConfigError, ErrorCode, isErrnoException, type ConfigIssue } from '../e
  * fully defaulted object they can trust.
  */
 
-/** One ajv instance per process: schemas compile once. */
+/** One ajv instance per process: schemas compile once (releaseConfigAjv() frees it). */
 let sharedAjv: Ajv | undefined;
+
+/**
+ * Drops the compiled config validators. A daemon that has loaded its config once calls this
+ * so the validator code (several MB) can be collected; a later load compiles again.
+ */
+export function releaseConfigAjv(): void {
+  sharedAjv = undefined;
+  for (const release of releaseHooks) release();
+}
+const releaseHooks: (() => void)[] = [];
+/** Modules that cache a compiled validator register here to drop it on releaseConfigAjv(). */
+export function onConfigAjvRelease(hook: () => void): void {
+  releaseHooks.push(hook);
+}
 export function configAjv(): Ajv {
   if (sharedAjv) return sharedAjv;
   const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, allowUnionTypes: true });

@@ -35,30 +35,37 @@ export function closeCodeFor(code: ParseFailureCode): CloseCode {
   }
 }
 
-type ValidatorTable = Readonly<Record<string, ValidateFunction>>;
+/**
+ * Validators by message type, compiled on first use with one dedicated Ajv instance: strict
+ * (a typo in a schema fails the first time it is used — the protocol tests use every one),
+ * no defaults (the wire carries what was sent, nothing added), first error only (allErrors on
+ * hostile input is wasted work). Lazy because the agent needs only a few of them and every
+ * compiled schema costs resident memory on each GPU host. Validators are reused read-only;
+ * the `errors` property ajv sets is read synchronously right after each call.
+ */
+class ValidatorTable {
+  private readonly compiled = new Map<string, ValidateFunction>();
+  constructor(private readonly schemas: Readonly<Record<string, object>>) {}
 
-interface ProtocolValidators {
-  agent: ValidatorTable;
-  coordinator: ValidatorTable;
+  get(type: string): ValidateFunction | undefined {
+    let v = this.compiled.get(type);
+    if (v) return v;
+    if (!Object.hasOwn(this.schemas, type)) return undefined;
+    v = protocolAjv().compile(this.schemas[type]!);
+    this.compiled.set(type, v);
+    return v;
+  }
 }
 
-/**
- * A dedicated Ajv instance: strict (a typo in a schema fails at startup), no defaults (the
- * wire carries what was sent, nothing added), first error only (allErrors on hostile input
- * is wasted work). Separate from the config loader's instance, whose options differ.
- */
-function createProtocolValidators(): ProtocolValidators {
-  const ajv = new Ajv({ strict: true, allErrors: false, useDefaults: false, allowUnionTypes: true, coerceTypes: false });
-  const compileAll = (schemas: Record<string, object>): ValidatorTable =>
-    Object.freeze(Object.fromEntries(Object.entries(schemas).map(([type, schema]) => [type, ajv.compile(schema)])));
-  return { agent: compileAll(agentMessageSchemas), coordinator: compileAll(coordinatorMessageSchemas) };
+let ajvInstance: Ajv | undefined;
+function protocolAjv(): Ajv {
+  return (ajvInstance ??= new Ajv({ strict: true, allErrors: false, useDefaults: false, allowUnionTypes: true, coerceTypes: false }));
 }
 
-/**
- * Compiled once per process at import. Validators are reused read-only; the `errors`
- * property ajv sets is read synchronously right after each call, so sharing is safe.
- */
-const validators: ProtocolValidators = createProtocolValidators();
+const validators = {
+  agent: new ValidatorTable(agentMessageSchemas),
+  coordinator: new ValidatorTable(coordinatorMessageSchemas),
+};
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -115,7 +122,7 @@ function parseWith<T>(frame: Frame, table: ValidatorTable, options: ParseOptions
     return { ok: false, code: 'invalid', reason: 'missing or non-string message "type"' };
   }
   const type: string = obj.type;
-  const validate: ValidateFunction | undefined = Object.hasOwn(table, type) ? table[type] : undefined;
+  const validate: ValidateFunction | undefined = table.get(type);
   if (!validate) {
     return { ok: false, code: 'unknown_type', reason: `unknown message type ${JSON.stringify(type.slice(0, 32))}` };
   }
@@ -147,7 +154,7 @@ export function checkCoordinatorMessage(msg: CoordinatorMessage): string | null 
 
 function checkWith(msg: { type: string }, table: ValidatorTable): string | null {
   const type = String(msg.type);
-  const validate: ValidateFunction | undefined = Object.hasOwn(table, type) ? table[type] : undefined;
+  const validate: ValidateFunction | undefined = table.get(type);
   if (!validate) return `unknown message type ${JSON.stringify(type.slice(0, 32))}`;
   return validate(msg) ? null : `${type}: ${describeAjvError(validate.errors?.[0])}`;
 }
@@ -159,7 +166,7 @@ export function encodeMessage(msg: AgentMessage | CoordinatorMessage): string {
 
 /** null when `event` would pass the coordinator's validation inside an `events` message. */
 export function eventProblem(event: unknown): string | null {
-  const validate = validators.agent.events!;
+  const validate = validators.agent.get('events')!;
   if (validate({ type: 'events', v: PROTOCOL_VERSION, events: [event] })) return null;
   return describeAjvError(validate.errors?.[0]);
 }
