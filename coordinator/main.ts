@@ -66,7 +66,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
   let hub: AgentHub | undefined;
   try {
     await store.markAllDisconnected();
-    const fleet = new FleetTracker(clock, config.fleet.agentLostAfter, fleetFromAgents(await store.listAgents()));
+    const fleet = new FleetTracker(clock, config.fleet.agentLostAfter, fleetFromAgents(await store.listAgents(), clock.now()));
     const agentHub = new AgentHub({
       store,
       fleet,
@@ -95,7 +95,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       silences.put(silence);
       pipeline?.update(fleet.state);
     } });
-    registerAlertRoutes(router, { alerts: () => pipeline?.alerts() ?? [], store, receivers: () => delivery.status() });
+    registerAlertRoutes(router, { alerts: () => pipeline?.alerts({ resolved: true }) ?? [], store, receivers: () => delivery.status() });
     const upgrades = new Map<string, UpgradeHandler>([[AGENT_WS_PATH, (req, socket, head) => agentHub.handleUpgrade(req, socket, head)]]);
     const server = createHttpServer(router, upgrades);
 

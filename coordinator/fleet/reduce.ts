@@ -49,11 +49,16 @@ export function reduceFleet(state: FleetState, input: FleetInput): FleetState {
   }
 }
 
-/** Hosts known from the store at startup: disconnected, services unknown until they say hello. */
-export function fleetFromAgents(agents: readonly { id: string; labels: Record<string, string>; bootId: string; agentVersion: string; lastSeen: number }[]): FleetState {
+/**
+ * Hosts known from the store at startup: disconnected, services unknown until they say hello.
+ * The coordinator was not listening while it was down, so silence is counted from `startedAt`
+ * at the earliest: an agent that has not had the time to reconnect is not "lost" (which
+ * would page LLMAgentOffline for every quiet agent after a coordinator restart).
+ */
+export function fleetFromAgents(agents: readonly { id: string; labels: Record<string, string>; bootId: string; agentVersion: string; lastSeen: number }[], startedAt = 0): FleetState {
   const hosts = new Map<string, HostEntry>();
   for (const a of agents) {
-    hosts.set(a.id, { id: a.id, labels: { ...a.labels }, bootId: a.bootId, agentVersion: a.agentVersion, connected: false, lastSeen: a.lastSeen, lost: false, gpu: null, services: [] });
+    hosts.set(a.id, { id: a.id, labels: { ...a.labels }, bootId: a.bootId, agentVersion: a.agentVersion, connected: false, lastSeen: Math.max(a.lastSeen, startedAt), lost: false, gpu: null, services: [] });
   }
   return { hosts };
 }

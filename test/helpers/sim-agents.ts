@@ -1,0 +1,324 @@
+/**
+ * Simulated agents for coordinator integration tests: each one speaks the REAL agent
+ * protocol (shared/protocol, README there) over its own real WebSocket to `/agent`, with
+ * the Bearer token on the upgrade. It sends `hello`, waits for `welcome`, sends a
+ * `snapshot` consistent with its local service states, and reports changes as `events`
+ * (`state_changed`, seq from 1 and +1 per event within its bootId) plus a matching
+ * `probes` message. Unacknowledged events are kept (a tiny in-memory spool) and replayed
+ * in order after a reconnect, as the real agent does. Every frame from the coordinator is
+ * validated with `parseCoordinatorMessage`; `ws` answers the coordinator's pings by itself,
+ * so an agent stays online for as long as its socket is open.
+ *
+ * Hundreds of agents in one test process are fine: each is one socket and a few maps.
+ * Every wait is bounded in time; `close()` / `SimFleet.close()` terminate every socket.
+ */
+import { randomBytes } from 'node:crypto';
+import WebSocket from 'ws';
+import { PROTOCOL_VERSION, type ServiceState } from '../../shared/protocol/constants.js';
+import type { AgentMessage, CoordinatorMessage, Event, SnapshotService } from '../../shared/protocol/messages.js';
+import { checkAgentMessage, encodeMessage, parseCoordinatorMessage } from '../../shared/protocol/parse.js';
+
+export interface SimAgentOptions {
+  /** ws://host:port/agent */
+  url: string;
+  token: string;
+  id: string;
+  /** service names, or how many (named svc-0, svc-1, ...); default 4 */
+  services?: number | readonly string[];
+  labels?: Record<string, string>;
+  /** probe kind reported for every service; default vllm */
+  kind?: string;
+  /** initial state of every service; default healthy */
+  initialState?: ServiceState;
+}
+
+interface SimService {
+  name: string;
+  kind: string;
+  url: string;
+  state: ServiceState;
+  reason: string;
+  since: string;
+  ok: boolean;
+  probeAt: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+/** One `events` message carries at most this many (the protocol allows 1000). */
+const EVENTS_PER_MESSAGE = 500;
+
+export class SimAgent {
+  readonly id: string;
+  readonly bootId: string;
+  readonly labels: Record<string, string>;
+  readonly services = new Map<string, SimService>();
+  /** every valid message the coordinator sent, in order (welcome, ack, heartbeat, command) */
+  readonly inbox: CoordinatorMessage[] = [];
+  /** close codes of sockets that closed, oldest first */
+  readonly closes: { code: number; reason: string }[] = [];
+  /** highest seq the coordinator acknowledged for this boot */
+  ackedSeq = 0;
+  /** last seq used; the next event gets seq + 1 */
+  private seq = 0;
+  /** sent or not, not yet acknowledged: replayed in order after a reconnect */
+  private readonly spool: Event[] = [];
+  private ws: WebSocket | null = null;
+  private welcomed = false;
+  private readonly waiters = new Set<() => void>();
+  private readonly opts: SimAgentOptions;
+
+  constructor(opts: SimAgentOptions) {
+    this.opts = opts;
+    this.id = opts.id;
+    this.bootId = randomBytes(9).toString('base64url');
+    this.labels = { ...(opts.labels ?? {}) };
+    const names = typeof opts.services === 'number' || opts.services === undefined ? Array.from({ length: opts.services ?? 4 }, (_, i) => `svc-${i}`) : [...opts.services];
+    const now = new Date().toISOString();
+    names.forEach((name, i) => {
+      const state = opts.initialState ?? 'healthy';
+      this.services.set(name, { name, kind: opts.kind ?? 'vllm', url: `http://127.0.0.1:${18000 + i}`, state, reason: state === 'healthy' ? 'ready' : 'initial', since: now, ok: state === 'healthy', probeAt: now });
+    });
+  }
+
+  /** The socket is open and `welcome` arrived. */
+  get connected(): boolean {
+    return this.welcomed && this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  /** Events not yet acknowledged. */
+  get unacked(): number {
+    return this.spool.length;
+  }
+
+  /**
+   * Opens a connection: upgrade with the Bearer token, `hello`, wait for `welcome`, then
+   * `snapshot` (the full current state) and the replay of unacknowledged events.
+   * Rejects on a refused upgrade, a close before `welcome`, or after `timeoutMs`.
+   */
+  async connect(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+    if (this.ws && this.ws.readyState !== WebSocket.CLOSED) throw new Error(`${this.id}: already connected`);
+    this.welcomed = false;
+    const ws = new WebSocket(this.opts.url, { headers: { authorization: `Bearer ${this.opts.token}` }, perMessageDeflate: false, handshakeTimeout: timeoutMs });
+    this.ws = ws;
+    ws.on('message', (data) => this.onFrame(ws, data));
+    ws.on('close', (code, reason) => {
+      this.closes.push({ code, reason: reason.toString() });
+      if (this.ws === ws) this.welcomed = false;
+      this.notify();
+    });
+    ws.on('error', () => undefined); // surfaced through 'close' / the connect promise
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => fail(new Error(`${this.id}: no welcome within ${timeoutMs} ms`)), timeoutMs);
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        ws.off('unexpected-response', onRefused);
+        ws.terminate();
+        reject(err);
+      };
+      const onRefused = (_req: unknown, res: { statusCode?: number; resume(): void }) => {
+        res.resume();
+        fail(new Error(`${this.id}: upgrade refused with HTTP ${res.statusCode}`));
+      };
+      ws.once('unexpected-response', onRefused);
+      ws.once('open', () => {
+        this.sendMsg({ type: 'hello', v: PROTOCOL_VERSION, agentId: this.id, bootId: this.bootId, labels: this.labels, agentVersion: 'sim-0.0.0', services: [...this.services.values()].map((s) => ({ name: s.name, kind: s.kind, url: s.url })) });
+      });
+      const check = () => {
+        if (this.welcomed) {
+          clearTimeout(timer);
+          this.waiters.delete(check);
+          ws.off('unexpected-response', onRefused);
+          resolve();
+        } else if (ws.readyState === WebSocket.CLOSED) {
+          fail(new Error(`${this.id}: closed before welcome (${JSON.stringify(this.closes.at(-1))})`));
+        }
+      };
+      this.waiters.add(check);
+    });
+    this.sendMsg({ type: 'snapshot', v: PROTOCOL_VERSION, services: [...this.services.values()].map((s) => this.snapshotOf(s)), gpu: null });
+    for (let i = 0; i < this.spool.length; i += EVENTS_PER_MESSAGE) this.sendMsg({ type: 'events', v: PROTOCOL_VERSION, events: this.spool.slice(i, i + EVENTS_PER_MESSAGE) });
+  }
+
+  /**
+   * Services (default: all) move to `to`: one `state_changed` event each (from their
+   * current state), in one `events` message, then a `probes` message saying the same.
+   * Returns the events. Works while disconnected too: the events wait in the spool.
+   */
+  setState(to: ServiceState, reason: string, names: readonly string[] = [...this.services.keys()]): Event[] {
+    const at = new Date().toISOString();
+    const events: Event[] = [];
+    for (const name of names) {
+      const s = this.services.get(name);
+      if (!s) throw new Error(`${this.id}: no service ${name}`);
+      if (s.state === to) continue;
+      events.push({ agentId: this.id, bootId: this.bootId, seq: ++this.seq, at, type: 'state_changed', service: name, from: s.state, to, reason });
+      s.state = to;
+      s.reason = reason;
+      s.since = at;
+      s.ok = to === 'healthy' || to === 'degraded';
+      s.probeAt = at;
+    }
+    this.spool.push(...events);
+    if (this.connected && events.length > 0) {
+      for (let i = 0; i < events.length; i += EVENTS_PER_MESSAGE) this.sendMsg({ type: 'events', v: PROTOCOL_VERSION, events: events.slice(i, i + EVENTS_PER_MESSAGE) });
+      this.sendMsg({
+        type: 'probes',
+        v: PROTOCOL_VERSION,
+        results: names.map((n) => {
+          const s = this.services.get(n)!;
+          return { service: n, ok: s.ok, state: s.state, latencyMs: s.ok ? 12 : null, at: s.probeAt };
+        }),
+      });
+    }
+    return events;
+  }
+
+  /** healthy → down (retries exhausted), as the agent reports a crashed server. */
+  down(names?: readonly string[], reason = 'connection refused (unit inactive)'): Event[] {
+    return this.setState('down', reason, names);
+  }
+
+  /** → healthy: the server answers ready again. */
+  recover(names?: readonly string[], reason = 'ready'): Event[] {
+    return this.setState('healthy', reason, names);
+  }
+
+  /** Waits until every event so far is acknowledged (or the one with `seq`). */
+  waitAcked(seq = this.seq, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+    return this.waitUntil(() => this.ackedSeq >= seq, timeoutMs, `${this.id}: ack of seq ${seq} (acked ${this.ackedSeq})`);
+  }
+
+  /** Closes the socket cleanly (1000) and waits for the close; the coordinator sees a disconnect. */
+  async disconnect(timeoutMs = 5000): Promise<void> {
+    const ws = this.ws;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return;
+    ws.close(1000, 'sim agent leaving');
+    try {
+      await this.waitUntil(() => ws.readyState === WebSocket.CLOSED, timeoutMs, `${this.id}: close`);
+    } catch {
+      ws.terminate();
+    }
+  }
+
+  /** Waits until the coordinator closed this agent's socket (it was stopped or killed). */
+  waitClosed(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+    const ws = this.ws;
+    return this.waitUntil(() => !ws || ws.readyState === WebSocket.CLOSED, timeoutMs, `${this.id}: socket closed`);
+  }
+
+  /** Cuts the socket at once (no close handshake), as a crashed host. */
+  terminate(): void {
+    this.ws?.terminate();
+  }
+
+  private snapshotOf(s: SimService): SnapshotService {
+    return { name: s.name, kind: s.kind, url: s.url, state: s.state, reason: s.reason, since: s.since, lastProbe: { ok: s.ok, latencyMs: s.ok ? 12 : null, at: s.probeAt }, restarts: { count: 0, lastAt: null, lastOutcome: null } };
+  }
+
+  private sendMsg(msg: AgentMessage): void {
+    const problem = checkAgentMessage(msg);
+    if (problem) throw new Error(`${this.id}: would send an invalid ${msg.type}: ${problem}`);
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeMessage(msg));
+  }
+
+  private onFrame(ws: WebSocket, data: WebSocket.RawData): void {
+    const parsed = parseCoordinatorMessage(data as Buffer);
+    if (!parsed.ok) {
+      ws.close(4400, `invalid: ${parsed.reason}`.slice(0, 120));
+      return;
+    }
+    const msg = parsed.msg;
+    this.inbox.push(msg);
+    if (this.inbox.length > 200) this.inbox.splice(0, 100); // heartbeats every second: keep it bounded
+    if (msg.type === 'welcome') {
+      if (msg.ackedSeq && msg.ackedSeq.bootId === this.bootId) this.applyAck(msg.ackedSeq.seq);
+      this.welcomed = true;
+    } else if (msg.type === 'ack') {
+      if (msg.bootId === this.bootId) this.applyAck(msg.seq);
+    }
+    this.notify();
+  }
+
+  private applyAck(seq: number): void {
+    if (seq <= this.ackedSeq) return;
+    this.ackedSeq = seq;
+    let drop = 0;
+    while (drop < this.spool.length && this.spool[drop]!.seq <= seq) drop++;
+    this.spool.splice(0, drop);
+  }
+
+  private notify(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  private waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (cond()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!cond()) return;
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+}
+
+export interface SimFleetOptions extends Omit<SimAgentOptions, 'id'> {
+  /** how many agents */
+  count: number;
+  /** agent ids are `${prefix}${index padded to 3}`; default `sim-` */
+  prefix?: string;
+}
+
+/** Many simulated agents at once. */
+export class SimFleet {
+  readonly agents: SimAgent[];
+
+  constructor(opts: SimFleetOptions) {
+    const prefix = opts.prefix ?? 'sim-';
+    this.agents = Array.from({ length: opts.count }, (_, i) => new SimAgent({ ...opts, id: `${prefix}${String(i).padStart(3, '0')}` }));
+  }
+
+  get serviceCount(): number {
+    return this.agents.reduce((n, a) => n + a.services.size, 0);
+  }
+
+  /** Connects every agent, at most `parallel` handshakes at a time. */
+  async connectAll(parallel = 25, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+    const queue = [...this.agents];
+    await Promise.all(
+      Array.from({ length: Math.min(parallel, queue.length) }, async () => {
+        for (let a = queue.shift(); a; a = queue.shift()) await a.connect(timeoutMs);
+      }),
+    );
+  }
+
+  /**
+   * Every service of every agent moves to `to`, spread evenly over `spreadMs` in `waves`
+   * waves (agents in order). Resolves when the last wave is sent.
+   */
+  async setAll(to: ServiceState, reason: string, spreadMs = 0, waves = 1): Promise<void> {
+    const per = Math.ceil(this.agents.length / waves);
+    for (let w = 0; w < waves; w++) {
+      for (const a of this.agents.slice(w * per, (w + 1) * per)) a.setState(to, reason);
+      if (w < waves - 1 && spreadMs > 0) await new Promise((r) => setTimeout(r, spreadMs / Math.max(1, waves - 1)));
+    }
+  }
+
+  /** Waits until every agent's events are acknowledged. */
+  async waitAllAcked(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+    await Promise.all(this.agents.map((a) => a.waitAcked(undefined, timeoutMs)));
+  }
+
+  /** Terminates every socket. */
+  close(): void {
+    for (const a of this.agents) a.terminate();
+  }
+}
