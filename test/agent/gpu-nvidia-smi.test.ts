@@ -181,3 +181,25 @@ describe('readGpus with a stand-in nvidia-smi first on PATH', () => {
     assert.equal((await readGpus({ command: 'my-smi' }))?.length, 3);
   });
 });
+
+describe('real nvidia-smi output (recorded on an H200, driver 580.159.04, CUDA 13.0)', () => {
+  test('parses field for field; idle clocks are not a problem', () => {
+    const gpus = parseGpuCsv(fixture('h200-real-driver-580.csv'));
+    assert.deepEqual(gpus, [
+      {
+        index: 0,
+        uuid: 'GPU-6553e414-8ab2-5332-7126-232956c2b60e',
+        name: 'NVIDIA H200',
+        utilizationPercent: 0,
+        memoryUsedMiB: 0,
+        memoryTotalMiB: 143771,
+        temperatureC: 43,
+        powerDrawW: 102.1,
+        powerLimitW: 700,
+        eccUncorrected: 0,
+        throttleReasons: ['gpu_idle'],
+      },
+    ]);
+    assert.deepEqual(gpuProblems(gpus[0]!, THRESHOLDS), []);
+  });
+});
