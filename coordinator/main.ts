@@ -7,7 +7,7 @@ import { AGENT_WS_PATH } from '../shared/protocol/constants.js';
 import { TokenSet } from './auth.js';
 import { fleetFromAgents } from './fleet/reduce.js';
 import { FleetTracker } from './fleet/tracker.js';
-import { AgentHub } from './hub/hub.js';
+import { AgentHub, HEARTBEAT_SLICES } from './hub/hub.js';
 import { registerApiRoutes } from './http/api.js';
 import { registerStatusPage } from './http/page.js';
 import { Router } from './http/router.js';
@@ -127,7 +127,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     // time alone changes alerts (an agent goes offline; a silence starts or ends)
     stops.push(every(clock, 1000, 'alert evaluation', logger, () => alerts.update(fleet.state)));
 
-    stops.push(every(clock, config.fleet.heartbeatInterval, 'agent heartbeat', logger, () => agentHub.tick()));
+    stops.push(every(clock, Math.max(1, Math.floor(config.fleet.heartbeatInterval / HEARTBEAT_SLICES)), 'agent heartbeat', logger, () => agentHub.tick()));
     stops.push(
       every(clock, Math.min(MAX_SWEEP_INTERVAL_MS, Math.max(1, Math.floor(config.fleet.agentLostAfter / 2))), 'fleet sweep', logger, () => {
         for (const agentId of fleet.sweep()) logger.warn({ agentId }, 'agent lost: not heard from for fleet.agentLostAfter');

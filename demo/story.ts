@@ -69,12 +69,12 @@ export function tellStory(opts: StoryOptions): Story {
     return running;
   };
 
-  const unsubscribe = opts.fleet.subscribe((input, next, prev) => {
+  const unsubscribe = opts.fleet.subscribe((input, _fleet, host, before) => {
     if (stopped) return;
     if (input.type === 'event') void flush();
     else if (input.type === 'hello') opts.print(`${clock(Date.now())}  ${pad(input.msg.agentId)}  ${paint('connected', 'agent connected')} (${input.msg.services.length} services, agent ${input.msg.agentVersion})`);
-    else if (input.type === 'disconnected' && prev.hosts.get(input.agentId)?.connected) opts.print(`${clock(Date.now())}  ${pad(input.agentId)}  ${paint('down', 'agent disconnected')}`);
-    else if (input.type === 'agentLost' && !prev.hosts.get(input.agentId)?.lost && next.hosts.get(input.agentId)?.lost) {
+    else if (input.type === 'disconnected' && before?.connected) opts.print(`${clock(Date.now())}  ${pad(input.agentId)}  ${paint('down', 'agent disconnected')}`);
+    else if (input.type === 'agentLost' && !before?.lost && host.lost) {
       opts.print(`${clock(Date.now())}  ${pad(input.agentId)}  ${paint('down', 'agent offline')} (not heard from for fleet.agentLostAfter): its services are unknown`);
     }
   });

@@ -15,9 +15,19 @@ export const EMPTY_FLEET: FleetState = { hosts: new Map() };
 const NO_RESTARTS = { count: 0, lastAt: null, lastOutcome: null } as const;
 
 export function reduceFleet(state: FleetState, input: FleetInput): FleetState {
+  const host = reduceHost(state, input);
+  return host ? putHost(state, host) : state;
+}
+
+/**
+ * The host an input changes, as a new value, or undefined when nothing changes. Each input
+ * concerns exactly one agent, so the tracker can replace that one entry in place instead of
+ * copying the whole map (a copy per pong is quadratic in the fleet size).
+ */
+export function reduceHost(state: FleetState, input: FleetInput): HostEntry | undefined {
   switch (input.type) {
     case 'hello':
-      return putHost(state, applyHello(state.hosts.get(input.msg.agentId), input.msg, input.at));
+      return applyHello(state.hosts.get(input.msg.agentId), input.msg, input.at);
     case 'event':
       return updateHost(state, input.event.agentId, input.at, (h) => applyEvent(h, input.event));
     case 'snapshot':
@@ -44,7 +54,7 @@ export function reduceFleet(state: FleetState, input: FleetInput): FleetState {
       return updateHost(state, input.agentId, input.at, (h) => (h.connected ? { ...h, connected: false } : h));
     case 'agentLost': {
       const h = state.hosts.get(input.agentId);
-      return !h || h.lost ? state : putHost(state, { ...h, lost: true });
+      return !h || h.lost ? undefined : { ...h, lost: true };
     }
   }
 }
@@ -70,13 +80,13 @@ function putHost(state: FleetState, host: HostEntry): FleetState {
 }
 
 /** Anything heard from an agent refreshes lastSeen and clears `lost`. */
-function updateHost(state: FleetState, agentId: string, at: number, f: (h: HostEntry) => HostEntry): FleetState {
+function updateHost(state: FleetState, agentId: string, at: number, f: (h: HostEntry) => HostEntry): HostEntry | undefined {
   const h = state.hosts.get(agentId);
-  if (!h) return state;
+  if (!h) return undefined;
   const next = f(h);
   const lastSeen = Math.max(h.lastSeen ?? at, at);
   const updated = next.lastSeen === lastSeen && !next.lost ? next : { ...next, lastSeen, lost: false };
-  return updated === h ? state : putHost(state, updated);
+  return updated === h ? undefined : updated;
 }
 
 function applyHello(prev: HostEntry | undefined, msg: HelloMessage, at: number): HostEntry {

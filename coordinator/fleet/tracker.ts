@@ -1,9 +1,10 @@
 import type { Clock } from '../../shared/clock.js';
-import { EMPTY_FLEET, reduceFleet } from './reduce.js';
-import type { FleetInput, FleetState, FleetView } from './types.js';
+import { EMPTY_FLEET, reduceHost } from './reduce.js';
+import type { FleetInput, FleetState, FleetView, HostEntry } from './types.js';
 import { fleetView, isOffline } from './view.js';
 
-export type FleetListener = (input: FleetInput, next: FleetState, prev: FleetState) => void;
+/** Called after an input changed one host: the fleet now, and that host after and before. */
+export type FleetListener = (input: FleetInput, fleet: FleetState, host: HostEntry, before: HostEntry | undefined) => void;
 
 /**
  * The one mutable holder of fleet state, created by the composition root. Inputs go
@@ -11,7 +12,13 @@ export type FleetListener = (input: FleetInput, next: FleetState, prev: FleetSta
  * input with the states before and after it.
  */
 export class FleetTracker {
-  private current: FleetState;
+  /**
+   * The one mutable map of hosts. Host entries are immutable values produced by the pure
+   * reducer; the tracker swaps the one entry an input changed, in place. (Copying the map per
+   * input cost 77 % of the coordinator's CPU at 4,000 agents: every pong copied 4,000 entries.)
+   */
+  private readonly hosts: Map<string, HostEntry>;
+  private readonly current: FleetState;
   private readonly listeners = new Set<FleetListener>();
 
   constructor(
@@ -19,19 +26,21 @@ export class FleetTracker {
     private readonly agentLostAfter: number,
     initial: FleetState = EMPTY_FLEET,
   ) {
-    this.current = initial;
+    this.hosts = new Map(initial.hosts);
+    this.current = { hosts: this.hosts };
   }
 
+  /** The live fleet: read it synchronously, do not keep it expecting a snapshot. */
   get state(): FleetState {
     return this.current;
   }
 
   apply(input: FleetInput): void {
-    const prev = this.current;
-    const next = reduceFleet(prev, input);
-    if (next === prev) return;
-    this.current = next;
-    for (const l of this.listeners) l(input, next, prev);
+    const host = reduceHost(this.current, input);
+    if (!host) return;
+    const before = this.hosts.get(host.id);
+    this.hosts.set(host.id, host);
+    for (const l of this.listeners) l(input, this.current, host, before);
   }
 
   view(): FleetView {

@@ -48,7 +48,7 @@ function setup(config: Partial<DispatcherConfig> = {}) {
     agentLostAfter: LOST,
     newId: () => `n${++ids}`,
   });
-  tracker.subscribe((_input, next) => pipeline.update(next));
+  tracker.subscribe((_input, fleet) => pipeline.update(fleet));
   const seqs = new Map<string, number>();
   const at = () => clock.now();
   const h = {
