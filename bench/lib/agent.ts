@@ -1,0 +1,130 @@
+/**
+ * Our agent as a real child process (`llm-health agent -c FILE`, its own process group),
+ * with its JSON event lines collected as they arrive.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { spawnGroup, stopGroup } from './proc.js';
+import { CLI, type Kind } from './services.js';
+
+export interface AgentEvent {
+  seq: number;
+  /** ISO time the agent stamped on the event */
+  at: string;
+  type: string;
+  service?: string;
+  from?: string;
+  to?: string;
+  reason: string;
+  data?: Record<string, unknown>;
+}
+
+export interface AgentRun {
+  child: ChildProcess;
+  pid: number;
+  events: AgentEvent[];
+  /** the last few non-event lines (stderr included), for error messages */
+  tail: string[];
+  waitEvent(pred: (e: AgentEvent) => boolean, timeoutMs: number): Promise<AgentEvent | null>;
+  stop(): Promise<void>;
+}
+
+/** dist/llm-health-agent.mjs: the one-file agent the build also produces */
+export const AGENT_BUNDLE = resolve(dirname(CLI), '..', 'llm-health-agent.mjs');
+
+export interface AgentSpawnOptions {
+  /** the program to run: dist/cli/main.js (default) or the one-file bundle */
+  entry?: string;
+  /** node flags, e.g. ['--max-semi-space-size=1'] */
+  nodeArgs?: string[];
+}
+
+export function spawnAgent(dir: string, name: string, yaml: string, env: NodeJS.ProcessEnv, options: AgentSpawnOptions = {}): AgentRun {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, yaml);
+  const child = spawnGroup(process.execPath, [...(options.nodeArgs ?? []), options.entry ?? CLI, 'agent', '-c', file], { env: { ...env, LLM_HEALTH_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: AgentEvent[] = [];
+  const tail: string[] = [];
+  let waiters: (() => void)[] = [];
+  const keep = (line: string) => {
+    tail.push(line);
+    if (tail.length > 20) tail.shift();
+  };
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    let rec: { event?: AgentEvent } | undefined;
+    try {
+      rec = JSON.parse(line) as { event?: AgentEvent };
+    } catch {
+      keep(line);
+      return;
+    }
+    if (!rec.event) return keep(line);
+    events.push(rec.event);
+    const ws = waiters;
+    waiters = [];
+    for (const w of ws) w();
+  });
+  createInterface({ input: child.stderr! }).on('line', (line) => keep(`[stderr] ${line}`));
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+    const ws = waiters;
+    waiters = [];
+    for (const w of ws) w();
+  });
+  return {
+    child,
+    pid: child.pid!,
+    events,
+    tail,
+    waitEvent(pred, timeoutMs) {
+      const found = events.find(pred);
+      if (found || exited) return Promise.resolve(found ?? null);
+      return new Promise((resolve) => {
+        const deadline = setTimeout(() => {
+          waiters = waiters.filter((w) => w !== check);
+          resolve(null);
+        }, timeoutMs);
+        const check = () => {
+          const e = events.find(pred);
+          if (e || exited) {
+            clearTimeout(deadline);
+            resolve(e ?? null);
+          } else waiters.push(check);
+        };
+        waiters.push(check);
+      });
+    },
+    stop: () => stopGroup(child, 5_000),
+  };
+}
+
+export interface AgentService {
+  name: string;
+  kind: Kind;
+  port: number;
+  unit?: string;
+}
+
+/** The issue's agent timing (interval 1s, timeout 1s, retries 3, retryDelay 500ms, startupGrace 10s), standalone. */
+export function agentYaml(services: AgentService[], systemctl: string, overrides: { retryDelay?: string } = {}): string {
+  const svc = services
+    .map((s) => `  - name: ${s.name}\n    kind: ${s.kind}\n    url: http://127.0.0.1:${s.port}\n${s.unit ? `    unit: ${s.unit}\n` : ''}`)
+    .join('');
+  return `agent: { id: bench-agent }
+defaults:
+  interval: 1s
+  timeout: 1s
+  retries: 3
+  retryDelay: ${overrides.retryDelay ?? '500ms'}
+  startupGrace: 10s
+gpu: { enabled: false }
+restart:
+  systemctl: [${JSON.stringify(systemctl)}]
+services:
+${svc}`;
+}
+
+export const isState = (service: string, to: string) => (e: AgentEvent) => e.type === 'state_changed' && e.service === service && e.to === to;
