@@ -267,7 +267,7 @@ export class ServiceMonitor {
       const out = await units.restart(unit);
       const props = await this.show();
       if (props) this.mainPid = props.mainPid;
-      const startLimitHit = props?.result === 'start-limit-hit';
+      const startLimitHit = props?.startLimitHit === true;
       ok = out.ok && !startLimitHit;
       reason = ok
         ? `systemctl restart ${unit} succeeded in ${Math.round(out.durationMs)} ms`

@@ -6,9 +6,12 @@ export interface UnitProperties {
   activeState: string;
   subState: string;
   nRestarts: number | null;
+  /** 0 when there is no main process (systemd shows 0 while failed): never signal it */
   mainPid: number;
   execMainStatus: number | null;
   result: string;
+  /** systemd refused to start the unit again (Result=start-limit-hit) */
+  startLimitHit: boolean;
 }
 
 export interface UnitCommandOutcome {

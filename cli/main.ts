@@ -3,7 +3,7 @@
  * The `llm-health` command: picks a subcommand and hands it the remaining arguments.
  * Each subcommand module is imported lazily so `check` does not load the coordinator.
  */
-import { ConfigError, LlmHealthError, ErrorCode } from '../shared/errors.js';
+import { runMain, tuneForAgent } from './run.js';
 
 type Main = (argv: string[]) => Promise<number>;
 
@@ -32,13 +32,7 @@ export function usage(): string {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === 'agent' || name === 'check') {
-    // The agent lives on every GPU host: keep it small. undici's HTTP parser is WebAssembly;
-    // V8's optimising tier-up of it briefly costs ~35 MB of resident memory for no gain at
-    // a few requests per second, so the baseline compiler alone is used.
-    const { setFlagsFromString } = await import('node:v8');
-    setFlagsFromString('--liftoff-only');
-  }
+  await tuneForAgent(name);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${usage()}\n`);
     return name ? 0 : 2;
@@ -57,20 +51,4 @@ async function main(argv: string[]): Promise<number> {
   return run(rest);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`llm-health: configuration error\n${err.message}\n`);
-      process.exitCode = 2;
-    } else if (err instanceof LlmHealthError && err.code === ErrorCode.Usage) {
-      process.stderr.write(`llm-health: ${err.message}\n`);
-      process.exitCode = 2;
-    } else {
-      process.stderr.write(`llm-health: ${(err as Error)?.stack ?? String(err)}\n`);
-      process.exitCode = 1;
-    }
-  },
-);
+runMain(main);

@@ -11,7 +11,7 @@
  * `version` comes from cli/version.ts, which the bundler replaces with the package.json
  * version at build time (the bundle has no package.json next to it).
  */
-import { ConfigError, LlmHealthError, ErrorCode } from '../shared/errors.js';
+import { runMain, tuneForAgent } from '../cli/run.js';
 import { version } from '../cli/version.js';
 
 type Main = (argv: string[]) => Promise<number>;
@@ -37,6 +37,7 @@ export function usage(): string {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  await tuneForAgent(name);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${usage()}\n`);
     return name ? 0 : 2;
@@ -54,20 +55,4 @@ async function main(argv: string[]): Promise<number> {
   return run(rest);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`llm-health: configuration error\n${err.message}\n`);
-      process.exitCode = 2;
-    } else if (err instanceof LlmHealthError && err.code === ErrorCode.Usage) {
-      process.stderr.write(`llm-health: ${err.message}\n`);
-      process.exitCode = 2;
-    } else {
-      process.stderr.write(`llm-health: ${(err as Error)?.stack ?? String(err)}\n`);
-      process.exitCode = 1;
-    }
-  },
-);
+runMain(main);

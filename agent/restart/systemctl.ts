@@ -10,6 +10,7 @@ import { ErrorCode, LlmHealthError } from '../../shared/errors.js';
 import { runCommand, type CommandOutcome } from './run-command.js';
 
 export type { CommandOutcome } from './run-command.js';
+import type { UnitProperties } from '../unit-control.js';
 
 export interface ServiceManagerOptions {
   /** argv prefix: ['systemctl'], ['/usr/bin/systemctl'] or ['sudo', '-n', 'systemctl'] */
@@ -28,17 +29,7 @@ export interface ServiceManagerOptions {
   killGraceMs?: number;
 }
 
-export interface UnitProperties {
-  activeState: string;
-  subState: string;
-  nRestarts: number | null;
-  /** 0 when there is no main process (systemd shows 0 while failed): never signal it */
-  mainPid: number;
-  execMainStatus: number | null;
-  result: string;
-  /** systemd refused to start the unit again (Result=start-limit-hit) */
-  startLimitHit: boolean;
-}
+export type { UnitProperties } from '../unit-control.js';
 
 /** What is known about a unit just before a restart wipes it (SPEC §5). */
 export type Evidence = {

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { ValidateFunction } from 'ajv';
 import { ConfigError, type ConfigIssue } from '../errors.js';
-import { configAjv, loadYamlConfig, onConfigAjvRelease, readConfigFile, type LoadOptions } from './load.js';
+import { configAjv, loadYamlConfig, logSchema, onConfigAjvRelease, readConfigFile, type LoadOptions } from './load.js';
 
 export const SERVICE_KINDS = ['llamacpp', 'vllm', 'tgi', 'ollama', 'sglang', 'openai', 'http', 'tcp'] as const;
 export type ServiceKind = (typeof SERVICE_KINDS)[number];
@@ -151,15 +151,7 @@ export const agentConfigSchema = {
         memoryWarnPercent: { type: 'number', minimum: 0, maximum: 100, default: 98 },
       },
     },
-    log: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        file: { type: 'string', minLength: 1 },
-        level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
-      },
-    },
+    log: logSchema,
   },
 } as const;
 

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/constants.js';
-import { configAjv, loadYamlConfig, readConfigFile, type LoadOptions } from './load.js';
+import { configAjv, loadYamlConfig, logSchema, readConfigFile, type LoadOptions } from './load.js';
 
 /**
  * Coordinator YAML (SPEC §7). The `alerts` and `notify` sections are validated here already
@@ -148,15 +148,7 @@ export const coordinatorConfigSchema = {
         maxPayload: { type: 'integer', minimum: 4096, maximum: 64 * 1024 * 1024, default: DEFAULT_MAX_FRAME_BYTES, 'x-expect': 'a byte count from 4096 to 67108864' },
       },
     },
-    log: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        file: { type: 'string', minLength: 1 },
-        level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
-      },
-    },
+    log: logSchema,
   },
 } as const;
 

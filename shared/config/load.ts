@@ -76,6 +76,17 @@ export function configAjv(): Ajv {
   return ajv;
 }
 
+/** `log:` section, the same in agent and coordinator configs (SPEC §4 `log.file`). */
+export const logSchema = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    file: { type: 'string', minLength: 1 },
+    level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
+  },
+} as const;
+
 export function readConfigFile(file: string): string {
   try {
     return readFileSync(file, 'utf8');
