@@ -41,7 +41,8 @@ export interface Harness {
   start(unit: string): Promise<void>;
   setMode(port: number, mode: string, extra?: Record<string, unknown>): Promise<void>;
   healthy(url: string): Promise<boolean>;
-  spawnAgent(configYaml: string, env?: NodeJS.ProcessEnv): AgentProcess;
+  /** `wrap` runs the agent under a prefix command, e.g. ['ip', 'netns', 'exec', NAME] */
+  spawnAgent(configYaml: string, env?: NodeJS.ProcessEnv, wrap?: string[]): AgentProcess;
   cleanup(): Promise<void>;
 }
 
@@ -73,10 +74,12 @@ export function createHarness(): Harness {
         return false;
       }
     },
-    spawnAgent(configYaml, env = {}) {
+    spawnAgent(configYaml, env = {}, wrap = []) {
       const file = join(sandbox.dir, `agent-${agents.length}.yaml`);
       writeFileSync(file, configYaml);
-      const child = spawn(process.execPath, [CLI, 'agent', '-c', file], { env: { ...sandbox.env, LLM_HEALTH_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const argv = [process.execPath, CLI, 'agent', '-c', file];
+      const [cmd, ...args] = [...wrap, ...argv];
+      const child = spawn(cmd!, args, { env: { ...sandbox.env, LLM_HEALTH_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       const events: LoggedEvent[] = [];
       const lines: string[] = [];
       const waiters = new Set<() => void>();
