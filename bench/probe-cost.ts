@@ -5,7 +5,7 @@
  * same emulated vLLM server.
  *
  *   ours: process.cpuUsage() of this process over N back-to-back rounds (and over rounds
- *         paced 25 ms apart, so timer wake-ups are in), per round;
+ *         paced 100 ms apart, closer to the agent's real pace: timer wake-ups, colder caches), per round;
  *   seed: utime+stime of reaped children (cutime+cstime in /proc/self/stat) over one
  *         `bash -c 'for ...; do curl ...; done'` run with spawnSync, per curl.
  * The emulator is a separate, still-running process, so its CPU is in neither figure (it is
@@ -90,7 +90,7 @@ services:
     };
 
     measures.push(await ours('ours: http round, GET /health, back to back', httpSvc, 1, ourProbes, 0));
-    measures.push(await ours('ours: http round, GET /health, 25 ms apart', httpSvc, 1, Math.min(ourProbes, 400), 25));
+    measures.push(await ours('ours: http round, GET /health, 100 ms apart', httpSvc, 1, Math.min(ourProbes, 150), 100));
     measures.push(await ours('ours: vllm round (/health+/v1/models+/metrics)', vllmSvc, 3, ourProbes, 0));
 
     // the seed: bash forks curl once per probe

@@ -248,7 +248,7 @@ function summarize(records: RunRecord[], monit: MonitInfo | null): void {
 }
 
 function verdict(v: boolean | null): string {
-  return v == null ? 'not measured (no monit)' : v ? 'MET' : 'MISSED';
+  return v == null ? 'not measured (no monit baseline or no runs)' : v ? 'MET' : 'MISSED';
 }
 
 runBench('recovery', main);

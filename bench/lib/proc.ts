@@ -5,7 +5,7 @@
  * readers the benchmarks measure with (CPU ticks, RSS).
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const tracked = new Set<ChildProcess>();
@@ -49,6 +49,36 @@ export async function stopGroup(child: ChildProcess, graceMs = 5_000): Promise<v
   // whatever the leader left behind in its group goes too
   signalGroup(child.pid, 'SIGKILL');
   tracked.delete(child);
+  await sleep(100);
+  for (const pid of groupMembers(child.pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+/** Live (non-zombie) processes whose process group is `pgid`, from /proc. */
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return out;
+  }
+  for (const n of names) {
+    try {
+      const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // f[0] is the state (field 3), f[2] the process group (field 5)
+      if (f[0] !== 'Z' && f[0] !== 'X' && Number(f[2]) === pgid) out.push(Number(n));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
 }
 
 /** A synchronous last-resort cleanup (kill units, remove files) run if the process dies early. */

@@ -212,6 +212,36 @@ export async function waitHealthy(port: number, path: string, timeoutMs = 15_000
   return (await pollUntil(async () => (await httpStatus(port, path)) === 200, timeoutMs, 50)) === true;
 }
 
+/** The emulator's count of requests served so far (its control routes are not counted); null on error. */
+export function emulatorRequests(port: number): Promise<number | null> {
+  return new Promise((resolvePromise) => {
+    let done = false;
+    const finish = (v: number | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      req.destroy();
+      resolvePromise(v);
+    };
+    const req = request({ host: '127.0.0.1', port, path: '/__emulator/state', method: 'GET', agent: false, headers: { connection: 'close' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => {
+        try {
+          const n = (JSON.parse(body) as { requests?: unknown }).requests;
+          finish(typeof n === 'number' ? n : null);
+        } catch {
+          finish(null);
+        }
+      });
+    });
+    const timer = setTimeout(() => finish(null), 1_000);
+    req.once('error', () => finish(null));
+    req.end();
+  });
+}
+
 /** POST /__emulator/mode; false when the server did not take it (it may be restarting). */
 export function setMode(port: number, mode: string, extra: Record<string, unknown> = {}): Promise<boolean> {
   return new Promise((resolvePromise) => {
