@@ -1,8 +1,8 @@
-import type { Clock } from '../shared/clock.js';
+import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { AgentConfig } from '../shared/config/agent-config.js';
 import { EventLog, type EventSink } from './events.js';
-import { ServiceMonitor, type ServiceSnapshot } from './monitor.js';
+import { PID_WATCH_MS, ServiceMonitor, type ServiceSnapshot } from './monitor.js';
 import { createProbeRuntime, createUnitControl, type ProbeRuntime } from './wiring.js';
 import { GpuMonitor } from './gpu-monitor.js';
 import type { UnitControl } from './unit-control.js';
@@ -58,12 +58,20 @@ export function startAgent(config: AgentConfig, deps: AgentDeps): RunningAgent {
   const gpu = config.gpu.enabled === false ? null : new GpuMonitor(config.gpu, { clock, logger, events });
   gpu?.start();
   for (const m of monitors) m.start();
+  // one timer for every service's PID watch (not one per service: fewer wake-ups)
+  let pidTimer: TimerHandle | undefined;
+  const watchPids = () => {
+    for (const m of monitors) m.checkPid();
+    pidTimer = clock.setTimeout(watchPids, PID_WATCH_MS);
+  };
+  if (units && monitors.some((m) => m.service.unit)) pidTimer = clock.setTimeout(watchPids, PID_WATCH_MS);
   return {
     events,
     monitors,
     gpu,
     snapshot: () => monitors.map((m) => m.snapshot()),
     async stop() {
+      clock.clearTimeout(pidTimer);
       await Promise.all(monitors.map((m) => m.stop()));
       await gpu?.stop();
       await probes.close();

@@ -44,7 +44,8 @@ export interface ServiceSnapshot {
   restarts: { count: number; lastAt: string | null; lastOutcome: string | null };
 }
 
-const PID_WATCH_MS = 200;
+/** How often the agent checks that each unit's main process still exists. */
+export const PID_WATCH_MS = 200;
 /** Routine reconcile with systemd; the PID watch covers the urgent case in between. */
 const SHOW_EVERY_MS = 60_000;
 
@@ -58,7 +59,6 @@ export class ServiceMonitor {
   private status: ServiceStatus;
   private readonly machine: MachineConfig;
   private timer: TimerHandle | undefined;
-  private pidTimer: TimerHandle | undefined;
   private running = false;
   private busy: Promise<void> | null = null;
   private wakeRequested = false;
@@ -95,13 +95,11 @@ export class ServiceMonitor {
     if (this.running) return;
     this.running = true;
     this.schedule(0);
-    this.schedulePidWatch();
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.deps.clock.clearTimeout(this.timer);
-    this.deps.clock.clearTimeout(this.pidTimer);
     await this.busy;
   }
 
@@ -160,20 +158,22 @@ export class ServiceMonitor {
     return interval;
   }
 
-  private schedulePidWatch(): void {
+  /**
+   * Between rounds: is the unit's main process still there? One cheap /proc read; when it
+   * vanished, probe now (and ask systemd what runs instead). The agent calls this for every
+   * service from one shared timer (PID_WATCH_MS).
+   */
+  checkPid(): void {
     if (!this.running || !this.service.unit || !this.deps.units) return;
-    this.pidTimer = this.deps.clock.setTimeout(() => {
-      const pid = this.mainPid;
-      const watching = this.status.state === 'healthy' || this.status.state === 'degraded' || this.status.state === 'unhealthy' || this.status.state === 'starting';
-      if (pid > 0 && watching && !this.busy && !this.pidAlive(pid)) {
-        this.deps.logger.debug({ service: this.service.name, pid }, 'main process vanished; probing now');
-        this.lastKnownPid = pid;
-        this.mainPid = 0;
-        this.forceShow = true;
-        void this.runOnce();
-      }
-      this.schedulePidWatch();
-    }, PID_WATCH_MS);
+    const pid = this.mainPid;
+    const watching = this.status.state === 'healthy' || this.status.state === 'degraded' || this.status.state === 'unhealthy' || this.status.state === 'starting';
+    if (pid > 0 && watching && !this.busy && !this.pidAlive(pid)) {
+      this.deps.logger.debug({ service: this.service.name, pid }, 'main process vanished; probing now');
+      this.lastKnownPid = pid;
+      this.mainPid = 0;
+      this.forceShow = true;
+      void this.runOnce();
+    }
   }
 
   private apply(input: MachineInput): void {
@@ -191,6 +191,8 @@ export class ServiceMonitor {
     }
   }
   private pendingRestart: { reason: string; attempt: number } | null = null;
+  /** unit properties read during the current cycle (crash evidence), reused as restart evidence */
+  private cycleProps: UnitProperties | null = null;
 
   private async show(): Promise<UnitProperties | null> {
     if (!this.service.unit || !this.deps.units) return null;
@@ -221,6 +223,7 @@ export class ServiceMonitor {
   }
 
   private async cycle(): Promise<void> {
+    this.cycleProps = null;
     await this.reconcile();
     this.apply({ type: 'tick' });
     if (!this.pendingRestart && this.status.state !== 'restarting') {
@@ -228,6 +231,7 @@ export class ServiceMonitor {
       const result = await this.deps.runRound({
         crashEvidence: async () => {
           const p = await this.show();
+          this.cycleProps = p;
           if (p) this.mainPid = p.mainPid;
           evidence = unitLooksCrashed(p) || (p !== null && p.mainPid > 0 && !this.pidAlive(p.mainPid));
           return evidence;
@@ -256,7 +260,7 @@ export class ServiceMonitor {
     const name = this.service.name;
     let evidence: Record<string, unknown> = {};
     try {
-      evidence = await units.captureEvidence(unit);
+      evidence = await units.captureEvidence(unit, this.cycleProps);
     } catch (err) {
       evidence = { error: (err as Error).message };
     }

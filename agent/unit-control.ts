@@ -28,8 +28,11 @@ export interface UnitCommandOutcome {
 export interface UnitControl {
   restart(unit: string): Promise<UnitCommandOutcome>;
   show(unit: string): Promise<UnitProperties | null>;
-  /** properties and journal tail, taken before a restart destroys them */
-  captureEvidence(unit: string): Promise<Record<string, unknown>>;
+  /**
+   * Properties and journal tail, taken before a restart destroys them. `known`: properties
+   * read moments ago in the same cycle (the crash check), so systemctl is not asked twice.
+   */
+  captureEvidence(unit: string, known?: UnitProperties | null): Promise<Record<string, unknown>>;
 }
 
 /** A unit is crashed when it is not active (or activating) or has no main process. */

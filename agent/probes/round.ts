@@ -1,4 +1,4 @@
-import type { Clock } from '../../shared/clock.js';
+import type { Clock, TimerHandle } from '../../shared/clock.js';
 import type { ServiceConfig } from '../../shared/config/agent-config.js';
 import { ProgressTracker } from './stall.js';
 import type { MetricsRead, MetricsSample, Probe, ProbeAttempt, ProbeContext, ProbeLevel, ProbeOutcome, RoundResult, StallObservation } from './types.js';
@@ -8,6 +8,9 @@ import type { MetricsRead, MetricsSample, Probe, ProbeAttempt, ProbeContext, Pro
  * the primary URL with retries, then the fallbacks. The round only observes; what an
  * outcome means (starting, down, crash) is the state machine's call.
  */
+
+/** How often `ready` (model listed / loaded) is asked while `alive` keeps passing. */
+export const READY_EVERY_MS = 30_000;
 
 /** Attempts kept in `RoundResult.trail`: enough to explain a round, bounded for events. */
 export const TRAIL_MAX = 10;
@@ -29,6 +32,11 @@ export interface RoundState {
   /** undefined until known; false once a `metrics: auto` service answered that it has none */
   metricsSupported?: boolean;
   lastMetrics?: MetricsSample;
+  /** when `ready` last passed, and on which URL (it is re-asked every READY_EVERY_MS) */
+  lastReadyAt?: number;
+  lastReadyUrl?: string;
+  /** when metrics were last read */
+  lastMetricsAt?: number;
   tracker: ProgressTracker;
 }
 
@@ -59,6 +67,9 @@ interface AttemptRun {
   /** cancelled because a parallel attempt got past `alive` first */
   superseded?: boolean;
 }
+
+/** A promise that never settles: the hedge slot of a race when no hedge may be launched. */
+const NEVER = new Promise<never>(() => {});
 
 interface Flight {
   id: number;
@@ -99,6 +110,8 @@ export async function runRound(service: ServiceConfig, probe: Probe, opts: Round
     const read = await guard<MetricsRead>(() => probe.metrics!(url, ctx), (detail) => ({ status: 'failed', detail }));
     if (read.status === 'ok') {
       state.metricsSupported = true;
+      // only a good read counts: a blip or a missing series is asked again next round
+      state.lastMetricsAt = at;
       metrics = read.sample;
       state.lastMetrics = read.sample;
       stall = state.tracker.observe(read.sample);
@@ -134,11 +147,20 @@ export async function runRound(service: ServiceConfig, probe: Probe, opts: Round
     if (flight.controller.signal.aborted) return { outcome: 'error', last: { ...last, outcome: 'error', detail: 'superseded by a parallel attempt' }, latencyMs, superseded: true };
     flight.pastAlive = true;
     flight.onPastAlive();
-    if (!probe.readyIsAlive) {
+    // A model list changes rarely; alive every round and ready every READY_EVERY_MS halves
+    // the requests a healthy server gets. A fresh round state (agent start, after a restart)
+    // asks it at once.
+    const readyDue = state.lastReadyAt === undefined || state.lastReadyUrl !== url || at - state.lastReadyAt >= READY_EVERY_MS;
+    if (!probe.readyIsAlive && readyDue) {
       last = await step('ready', () => probe.ready(url, ctx));
       if (last.outcome !== 'ok') return { outcome: last.outcome, last, latencyMs };
+      state.lastReadyAt = at;
+      state.lastReadyUrl = url;
     }
-    if (primary && !metricsTried) {
+    // Metrics: often enough to see a stall well within stallAfter, and whenever a deep probe
+    // is due (moving counters can stand in for it).
+    const metricsDue = state.lastMetricsAt === undefined || at - state.lastMetricsAt >= Math.max(service.interval, service.stallAfter / 6) || (deepCfg !== undefined && deepDue(url));
+    if (primary && !metricsTried && metricsDue) {
       metricsTried = true;
       await readMetrics(url, ctx);
     }
@@ -177,8 +199,10 @@ export async function runRound(service: ServiceConfig, probe: Probe, opts: Round
     };
     const onOuterAbort = () => abortAll();
     signal?.addEventListener('abort', onOuterAbort, { once: true });
+    let lastLaunchAt = 0;
     const launch = () => {
       attempts++;
+      lastLaunchAt = clock.now();
       const flight: Flight = {
         id: attempts,
         controller: new AbortController(),
@@ -193,16 +217,16 @@ export async function runRound(service: ServiceConfig, probe: Probe, opts: Round
       launch();
       while (flights.size > 0) {
         const canHedge = attempts < service.retries && [...flights.values()].every((f) => !f.pastAlive);
-        const hedgeCtl = new AbortController();
+        // the next hedge is due retryDelay after the last launch, however many answers
+        // arrive meanwhile (re-arming it on each pass pushed the third attempt to +2 delays)
+        let hedgeTimer: TimerHandle | undefined;
         const hedge = canHedge
-          ? clock.sleep(service.retryDelay, hedgeCtl.signal).then(
-              () => 'hedge' as const,
-              () => 'cancelled' as const,
-            )
-          : new Promise<'cancelled'>(() => {});
+          ? new Promise<'hedge'>((resolve) => {
+              hedgeTimer = clock.setTimeout(() => resolve('hedge'), Math.max(0, lastLaunchAt + service.retryDelay - clock.now()));
+            })
+          : NEVER;
         const winner = await Promise.race([hedge, ...[...flights.values()].map((f) => f.done)]);
-        hedgeCtl.abort();
-        if (winner === 'cancelled') continue;
+        clock.clearTimeout(hedgeTimer);
         if (winner === 'hedge') {
           if (!signal?.aborted) launch();
           continue;

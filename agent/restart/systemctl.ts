@@ -45,7 +45,8 @@ export interface ServiceManager {
   restart(unit: string): Promise<CommandOutcome>;
   show(unit: string): Promise<UnitProperties | null>;
   journalTail(unit: string): Promise<string | null>;
-  captureEvidence(unit: string): Promise<Evidence>;
+  /** `known`: properties read moments ago in the same cycle (saves a second systemctl call) */
+  captureEvidence(unit: string, known?: UnitProperties | null): Promise<Evidence>;
 }
 
 export const SHOW_PROPERTIES = ['ActiveState', 'SubState', 'NRestarts', 'MainPID', 'ExecMainStatus', 'Result'] as const;
@@ -101,10 +102,10 @@ export function createServiceManager(options: ServiceManagerOptions): ServiceMan
       checkUnit(unit);
       return journalTail(unit);
     },
-    async captureEvidence(unit) {
+    async captureEvidence(unit, known) {
       checkUnit(unit);
       const capturedAt = new Date().toISOString();
-      const [properties, journal] = await Promise.all([show(unit), journalTail(unit)]);
+      const [properties, journal] = await Promise.all([known ?? show(unit), journalTail(unit)]);
       return { unit, capturedAt, properties, journal, startLimitHit: properties?.startLimitHit ?? false };
     },
   };
