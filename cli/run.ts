@@ -35,3 +35,56 @@ export async function tuneForAgent(command: string | undefined): Promise<void> {
   const { setFlagsFromString } = await import('node:v8');
   setFlagsFromString('--liftoff-only');
 }
+
+export type CommandMain = (argv: string[]) => Promise<number>;
+export type CommandTable = Record<string, { summary: string; load: () => Promise<CommandMain> }>;
+
+export interface RouterOptions {
+  /** the first usage line */
+  heading: string;
+  /** extra lines after the standard ones */
+  notes?: string[];
+  /** added after "unknown command X" */
+  unknownHint?: string;
+  version: () => string | Promise<string>;
+}
+
+/** The usage text: heading, one line per command, exit codes. */
+export function commandUsage(commands: CommandTable, opts: RouterOptions): string {
+  const width = Math.max(...Object.keys(commands).map((k) => k.length));
+  return [
+    opts.heading,
+    '',
+    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    'exit codes: 0 success / healthy, 1 unhealthy or failed, 2 usage or configuration error',
+    "run `llm-health <command> --help` for a command's options",
+    ...(opts.notes ?? []),
+  ].join('\n');
+}
+
+/**
+ * Picks a subcommand and hands it the remaining arguments. Shared by `llm-health` and the
+ * one-file agent; each passes its own table (modules load lazily, so `check` never loads the
+ * coordinator).
+ */
+export function commandRouter(commands: CommandTable, opts: RouterOptions): CommandMain {
+  return async (argv) => {
+    const [name, ...rest] = argv;
+    await tuneForAgent(name);
+    if (!name || name === '--help' || name === '-h' || name === 'help') {
+      process.stdout.write(`${commandUsage(commands, opts)}\n`);
+      return name ? 0 : 2;
+    }
+    if (name === '--version' || name === '-V') {
+      process.stdout.write(`${await opts.version()}\n`);
+      return 0;
+    }
+    const cmd = Object.hasOwn(commands, name) ? commands[name] : undefined;
+    if (!cmd) {
+      process.stderr.write(`llm-health: unknown command ${JSON.stringify(name)}${opts.unknownHint ?? ''}\n\n${commandUsage(commands, opts)}\n`);
+      return 2;
+    }
+    return (await cmd.load())(rest);
+  };
+}

@@ -11,48 +11,20 @@
  * `version` comes from cli/version.ts, which the bundler replaces with the package.json
  * version at build time (the bundle has no package.json next to it).
  */
-import { runMain, tuneForAgent } from '../cli/run.js';
+import { commandRouter, runMain, type CommandTable } from '../cli/run.js';
 import { version } from '../cli/version.js';
 
-type Main = (argv: string[]) => Promise<number>;
-
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Main> }> = {
+const COMMANDS: CommandTable = {
   check: { summary: 'probe every service once, restart failed units, exit 0 when healthy', load: async () => (await import('../cli/check.js')).checkMain },
   agent: { summary: 'run the agent daemon', load: async () => (await import('../cli/agent.js')).agentMain },
   config: { summary: 'config validate -c FILE: validate an agent or coordinator config', load: async () => (await import('../cli/config.js')).configMain },
 };
 
-export function usage(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
-  return [
-    `usage: llm-health <command> [options]        (one-file agent build, version ${version})`,
-    '',
-    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
-    '',
-    'exit codes: 0 success / healthy, 1 unhealthy or failed, 2 usage or configuration error',
-    "run `llm-health <command> --help` for a command's options",
-    'coordinator, status, restart, silence and demo need the full llm-health package',
-  ].join('\n');
-}
-
-async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  await tuneForAgent(name);
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(`${usage()}\n`);
-    return name ? 0 : 2;
-  }
-  if (name === '--version' || name === '-V') {
-    process.stdout.write(`${version}\n`);
-    return 0;
-  }
-  const cmd = COMMANDS[name];
-  if (!cmd) {
-    process.stderr.write(`llm-health: unknown command ${JSON.stringify(name)} (this is the one-file agent build)\n\n${usage()}\n`);
-    return 2;
-  }
-  const run = await cmd.load();
-  return run(rest);
-}
-
-runMain(main);
+runMain(
+  commandRouter(COMMANDS, {
+    heading: `usage: llm-health <command> [options]        (one-file agent build, version ${version})`,
+    notes: ['coordinator, status, restart, silence and demo need the full llm-health package'],
+    unknownHint: ' (this is the one-file agent build)',
+    version: () => version,
+  }),
+);
