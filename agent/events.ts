@@ -47,18 +47,15 @@ export class EventLog {
   readonly bootId: string;
   private seq = 0;
   private readonly sinks: EventSink[] = [];
-  private readonly recent: AgentEvent[] = [];
 
   constructor(
     readonly agentId: string,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    options: { bootId?: string; keepRecent?: number } = {},
+    options: { bootId?: string } = {},
   ) {
     this.bootId = options.bootId ?? nanoid(12);
-    this.keepRecent = options.keepRecent ?? 200;
   }
-  private readonly keepRecent: number;
 
   addSink(sink: EventSink): void {
     this.sinks.push(sink);
@@ -73,14 +70,8 @@ export class EventLog {
     // One JSON log line per event: the agent's own durable record, also in standalone mode.
     const level = input.type === 'restart_failed' || input.type === 'gave_up' || input.type === 'gap' ? 'warn' : 'info';
     this.logger[level]({ event }, `${input.service ? `${input.service}: ` : ''}${describeEvent(event)}`);
-    this.recent.push(event);
-    if (this.recent.length > this.keepRecent) this.recent.shift();
     for (const sink of this.sinks) sink.accept(event);
     return event;
-  }
-
-  recentEvents(): readonly AgentEvent[] {
-    return this.recent;
   }
 }
 

@@ -250,7 +250,6 @@ export function parseAgentConfig(file: string, text: string, options: LoadOption
     const first = seen.get(s.name);
     if (first !== undefined) issues.push({ path: `services[${i}].name`, message: `duplicate service name ${JSON.stringify(s.name)} (first used at services[${first}])` });
     else seen.set(s.name, i);
-    const scheme = new URL(s.url).protocol;
     const wantTcp = s.kind === 'tcp';
     for (const [j, u] of [s.url, ...(s.fallbackUrls as string[])].entries()) {
       const isTcp = new URL(u).protocol === 'tcp:';
@@ -261,7 +260,6 @@ export function parseAgentConfig(file: string, text: string, options: LoadOption
         });
       }
     }
-    void scheme;
     const merged: Raw = {};
     for (const k of timingKeys) merged[k] = s[k] ?? raw.defaults[k];
     let deep: DeepProbeConfig | undefined;
