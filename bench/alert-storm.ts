@@ -78,7 +78,7 @@ import { RECEIVER_LIMIT_BYTES, WebhookReceiver, type WebhookRecord } from './ale
 import { connectAll, SimAgent, warmUpValidators } from './alerts/sim-agent.js';
 import { CLK_TCK, procMemory, procTimes } from './lib/proc.js';
 import { fmt, fmtRatio, machineInfo, OUT_DIR, printTable, ratio, runBench, writeResult } from './lib/report.js';
-import { Inspector } from './alerts/inspector.js';
+import { Inspector } from './lib/inspector.js';
 import { summarizeProfile, type ProfileSummary } from './scale/profile.js';
 
 const NAME = 'alert-storm';

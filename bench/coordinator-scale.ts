@@ -36,7 +36,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -45,7 +44,9 @@ import { parseArgs } from 'node:util';
 import { CLK_TCK, procMemory, procTimes, spawnGroup, stopGroup } from './lib/proc.js';
 import { fmt, fmtRatio, machineInfo, OUT_DIR, printTable, runBench, writeResult } from './lib/report.js';
 import type { WindowStats, WorkerHello, WorkerInit, WorkerReply, WorkerRequest, WorkerStatus } from './scale/ipc.js';
-import { InspectorProfiler, summarizeProfile, type ProfileSummary } from './scale/profile.js';
+import { summarizeProfile, type ProfileSummary } from './scale/profile.js';
+import { spawnCoordinator, type CoordinatorChild } from './lib/coordinator.js';
+import { Inspector } from './lib/inspector.js';
 
 const NAME = 'coordinator-scale';
 const here = dirname(fileURLToPath(import.meta.url));
@@ -206,16 +207,6 @@ function parseOptions(): Options {
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
 
 function percentile(sorted: number[], p: number): number | null {
   if (!sorted.length) return null;
@@ -258,86 +249,33 @@ const fmtMap = (m: Record<string, number>): string =>
 
 // ------------------------------------------------------------------ coordinator process
 
-interface Coordinator {
-  child: ChildProcess;
-  pid: number;
-  url: string;
-  inspectPort: number | null;
-  warnings: () => { count: number; kinds: Record<string, number> };
-  tail: string[];
-}
+type Coordinator = CoordinatorChild;
 
 async function startCoordinatorProcess(dir: string, token: string, inspect: boolean): Promise<Coordinator> {
-  const port = await freePort();
-  const inspectPort = inspect ? await freePort() : null;
-  const file = join(dir, 'c.yaml');
-  writeFileSync(
-    file,
-    [
-      `listen: 127.0.0.1:${port}`,
-      `dataDir: ${JSON.stringify(join(dir, 'data'))}`,
-      'auth:',
-      `  agentTokens: [${JSON.stringify(token)}]`,
-      'fleet:',
-      '  agentLostAfter: 30s',
-      '  heartbeatInterval: 10s',
-      '  helloTimeout: 10s',
-      'store:',
-      '  retention: 30d',
-      '  pruneInterval: 1h',
-      'limits:',
-      '  maxPayload: 262144',
-      'log:',
-      '  level: warn',
-      '',
-    ].join('\n'),
-  );
-  const args = [...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []), CLI, 'coordinator', '-c', file];
-  const child = spawnGroup(process.execPath, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LLM_HEALTH_LOG_LEVEL: 'warn' } });
-  const tail: string[] = [];
-  let warnCount = 0;
-  const kinds: Record<string, number> = {};
-  const onLine = (line: string) => {
-    if (!line.trim()) return;
-    tail.push(line.slice(0, 400));
-    if (tail.length > 30) tail.shift();
-    try {
-      const rec = JSON.parse(line) as { level?: number; msg?: string };
-      if ((rec.level ?? 0) >= 40) {
-        warnCount++;
-        const k = (rec.msg ?? '?').slice(0, 80);
-        kinds[k] = (kinds[k] ?? 0) + 1;
-      }
-    } catch {
-      // not a log record (the inspector's "Debugger listening" banner)
-    }
-  };
-  for (const stream of [child.stdout!, child.stderr!]) {
-    let buf = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      buf += chunk;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        onLine(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    });
-  }
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`coordinator exited (${child.exitCode ?? child.signalCode}) at startup: ${tail.join(' | ')}`);
-    try {
-      const res = await fetch(`${url}/healthz`);
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`coordinator did not answer /healthz within 20 s: ${tail.join(' | ')}`);
-    await sleep(100);
-  }
-  return { child, pid: child.pid!, url, inspectPort, warnings: () => ({ count: warnCount, kinds: { ...kinds } }), tail };
+  return spawnCoordinator({
+    cli: CLI,
+    dir,
+    inspect,
+    yaml: (port) =>
+      [
+        `listen: 127.0.0.1:${port}`,
+        `dataDir: ${JSON.stringify(join(dir, 'data'))}`,
+        'auth:',
+        `  agentTokens: [${JSON.stringify(token)}]`,
+        'fleet:',
+        '  agentLostAfter: 30s',
+        '  heartbeatInterval: 10s',
+        '  helloTimeout: 10s',
+        'store:',
+        '  retention: 30d',
+        '  pruneInterval: 1h',
+        'limits:',
+        '  maxPayload: 262144',
+        'log:',
+        '  level: warn',
+        '',
+      ].join('\n'),
+  });
 }
 
 // ------------------------------------------------------------------ load processes
@@ -460,10 +398,10 @@ async function runStep(
 
   // the window
   const profiling = opts.profileAt === agents && coord.inspectPort !== null;
-  let profiler: InspectorProfiler | null = null;
+  let profiler: Inspector | null = null;
   if (profiling) {
-    profiler = await InspectorProfiler.connect(coord.inspectPort!);
-    await profiler.start();
+    profiler = await Inspector.connect(coord.inspectPort!);
+    await profiler.startProfiler();
   }
   const t0 = Date.now();
   const cpu0 = procTimes(coord.pid);
@@ -486,7 +424,7 @@ async function runStep(
   if (mem) rss.push(mem.rssKb);
   let profile: (ProfileSummary & { file: string }) | undefined;
   if (profiler) {
-    const p = await profiler.stop();
+    const p = await profiler.stopProfiler();
     profiler.close();
     mkdirSync(OUT_DIR, { recursive: true });
     const file = join(OUT_DIR, `${NAME}-${agents}.cpuprofile`);

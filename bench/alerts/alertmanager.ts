@@ -10,9 +10,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { spawnGroup, stopGroup } from '../lib/proc.js';
-import { freePort, GROUPING } from './coordinator.js';
+import { forEachLine, freePort, spawnGroup, stopGroup, waitUntilReady } from '../lib/proc.js';
+import { GROUPING } from './coordinator.js';
 
 export const AM_BIN = '/usr/bin/prometheus-alertmanager';
 
@@ -78,35 +77,9 @@ export async function startAlertmanager(opts: { dir: string; webhookUrl: string 
     if (/Notify for alerts failed/i.test(line)) notifyFailed++;
     if (samples.length < 8) samples.push(line.slice(0, 500));
   };
-  for (const stream of [child.stdout!, child.stderr!]) {
-    let buf = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      buf += chunk;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        onLine(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-      if (buf.length > 64 * 1024) buf = '';
-    });
-  }
+  forEachLine(child, onLine);
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`alertmanager exited (${child.exitCode ?? child.signalCode}) at startup; samples: ${samples.join(' | ')}`);
-    try {
-      const res = await fetch(`${url}/-/ready`);
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stopGroup(child);
-      throw new Error('alertmanager was not ready within 20 s');
-    }
-    await sleep(100);
-  }
+  await waitUntilReady(child, 'alertmanager', `${url}/-/ready`, () => samples.join(' | '));
   return {
     child,
     pid: child.pid!,

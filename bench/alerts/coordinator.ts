@@ -7,11 +7,9 @@
  * V8 inspector on a loopback port so one window can be CPU-profiled.
  */
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { spawnGroup, stopGroup } from '../lib/proc.js';
+import { stopGroup } from '../lib/proc.js';
+import { spawnCoordinator } from '../lib/coordinator.js';
 import { PatternCounter } from './receiver.js';
 
 export interface GroupSettings {
@@ -37,113 +35,43 @@ export interface CoordinatorProc {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
-
 export async function startCoordinatorProcess(opts: { cli: string; dir: string; webhookUrl: string; inspect?: boolean }): Promise<CoordinatorProc> {
-  const port = await freePort();
-  const inspectPort = opts.inspect ? await freePort() : null;
   const token = `bench-${Math.random().toString(36).slice(2)}`;
-  const file = join(opts.dir, 'coordinator.yaml');
   const g = GROUPING;
-  writeFileSync(
-    file,
-    [
-      `listen: 127.0.0.1:${port}`,
-      `dataDir: ${JSON.stringify(join(opts.dir, 'data'))}`,
-      'auth:',
-      `  agentTokens: [${JSON.stringify(token)}]`,
-      'fleet:',
-      '  agentLostAfter: 60s',
-      '  heartbeatInterval: 10s',
-      '  helloTimeout: 15s',
-      'alerts:',
-      `  groupBy: [${g.groupBy.join(', ')}]`,
-      `  groupWait: ${g.groupWaitS}s`,
-      `  groupInterval: ${g.groupIntervalS}s`,
-      `  repeatInterval: ${g.repeatIntervalH}h`,
-      `  sendResolved: ${g.sendResolved}`,
-      'notify:',
-      '  - name: hook',
-      '    type: webhook',
-      `    url: ${opts.webhookUrl}`,
-      '    timeout: 10s',
-      'store:',
-      '  retention: 30d',
-      '  pruneInterval: 1h',
-      'log:',
-      '  level: warn',
-      '',
-    ].join('\n'),
-  );
-  const args = [...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []), opts.cli, 'coordinator', '-c', file];
-  const child = spawnGroup(process.execPath, args, { cwd: opts.dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LLM_HEALTH_LOG_LEVEL: 'warn' } });
-  const tail: string[] = [];
-  let warnCount = 0;
-  const kinds: Record<string, number> = {};
-  const onLine = (line: string) => {
-    if (!line.trim()) return;
-    tail.push(line.slice(0, 400));
-    if (tail.length > 30) tail.shift();
-    try {
-      const rec = JSON.parse(line) as { level?: number; msg?: string };
-      if ((rec.level ?? 0) >= 40) {
-        warnCount++;
-        const k = (rec.msg ?? '?').slice(0, 80);
-        kinds[k] = (kinds[k] ?? 0) + 1;
-      }
-    } catch {
-      // not a log record (the inspector's banner)
-    }
-  };
-  for (const stream of [child.stdout!, child.stderr!]) {
-    let buf = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      buf += chunk;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        onLine(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-      if (buf.length > 64 * 1024) buf = '';
-    });
-  }
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`coordinator exited (${child.exitCode ?? child.signalCode}) at startup: ${tail.join(' | ')}`);
-    try {
-      const res = await fetch(`${url}/healthz`);
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stopGroup(child);
-      throw new Error(`coordinator did not answer /healthz within 20 s: ${tail.join(' | ')}`);
-    }
-    await sleep(100);
-  }
-  return {
-    child,
-    pid: child.pid!,
-    url,
-    wsUrl: `ws://127.0.0.1:${port}/agent`,
-    token,
-    inspectPort,
-    warnings: () => ({ count: warnCount, kinds: { ...kinds } }),
-    tail,
-    stop: () => stopGroup(child, 10_000),
-  };
+  const c = await spawnCoordinator({
+    cli: opts.cli,
+    dir: opts.dir,
+    inspect: opts.inspect,
+    yaml: (port) =>
+      [
+        `listen: 127.0.0.1:${port}`,
+        `dataDir: ${JSON.stringify(join(opts.dir, 'data'))}`,
+        'auth:',
+        `  agentTokens: [${JSON.stringify(token)}]`,
+        'fleet:',
+        '  agentLostAfter: 60s',
+        '  heartbeatInterval: 10s',
+        '  helloTimeout: 15s',
+        'alerts:',
+        `  groupBy: [${g.groupBy.join(', ')}]`,
+        `  groupWait: ${g.groupWaitS}s`,
+        `  groupInterval: ${g.groupIntervalS}s`,
+        `  repeatInterval: ${g.repeatIntervalH}h`,
+        `  sendResolved: ${g.sendResolved}`,
+        'notify:',
+        '  - name: hook',
+        '    type: webhook',
+        `    url: ${opts.webhookUrl}`,
+        '    timeout: 10s',
+        'store:',
+        '  retention: 30d',
+        '  pruneInterval: 1h',
+        'log:',
+        '  level: warn',
+        '',
+      ].join('\n'),
+  });
+  return { ...c, wsUrl: `ws://127.0.0.1:${c.port}/agent`, token, stop: () => stopGroup(c.child, 10_000) };
 }
 
 /**

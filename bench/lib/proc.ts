@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const tracked = new Set<ChildProcess>();
@@ -161,4 +162,57 @@ export async function pollUntil<T>(check: () => T | Promise<T>, timeoutMs: numbe
     if (Date.now() >= deadline) return null;
     await sleep(everyMs);
   }
+}
+
+/** Calls `onLine` for every line the child writes to stdout or stderr (partial lines bounded). */
+export function forEachLine(child: ChildProcess, onLine: (line: string) => void, maxBufferedChars = 64 * 1024): void {
+  for (const stream of [child.stdout, child.stderr]) {
+    if (!stream) continue;
+    let buf = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buf += chunk;
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        onLine(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+      if (buf.length > maxBufferedChars) buf = '';
+    });
+  }
+}
+
+/**
+ * Waits until GET `url` answers 2xx. Throws when the child exits first or after
+ * `timeoutMs` (stopping the child), with `context()` in the message (its last log lines).
+ */
+export async function waitUntilReady(child: ChildProcess, what: string, url: string, context: () => string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}) at startup: ${context()}`);
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stopGroup(child);
+      throw new Error(`${what} did not answer ${url} within ${timeoutMs / 1000} s: ${context()}`);
+    }
+    await sleep(100);
+  }
+}
+
+/** A loopback port nobody listens on right now (picked by the kernel). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePromise(port));
+    });
+  });
 }

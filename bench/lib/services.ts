@@ -7,7 +7,6 @@
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +16,7 @@ import { SERVICE_DIR_ENV, stateDir } from '../../demo/service-manager/paths.js';
 import { readState } from '../../demo/service-manager/state.js';
 import { writeUnit } from '../../demo/service-manager/units.js';
 import { onEmergencyExit, pollUntil } from './proc.js';
+export { freePort } from './proc.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/cli/main.js */
@@ -173,16 +173,6 @@ function shellQuote(s: string): string {
 }
 
 /** A loopback port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePromise(port));
-    });
-  });
-}
 
 /**
  * One GET on a fresh connection (no pooling: a pooled socket to a stopped server would

@@ -91,7 +91,6 @@ interface Pending {
 
 class SimAgent {
   private ws: WebSocket | null = null;
-  private opened = false;
   ready = false;
   private seq = 0;
   /** unacknowledged events, oldest first (seq order, one boot) */
@@ -122,7 +121,6 @@ class SimAgent {
     if (shuttingDown) return;
     const { url, token } = init!;
     total.connectAttempts++;
-    this.opened = false;
     const ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${token}` },
       handshakeTimeout: 30_000,
@@ -131,7 +129,6 @@ class SimAgent {
     });
     this.ws = ws;
     ws.on('open', () => {
-      this.opened = true;
       const hello: HelloMessage = {
         type: 'hello',
         v: PROTOCOL_VERSION,

@@ -1,12 +1,11 @@
 /**
  * CPU profile of the coordinator process for exactly one measurement window: the
  * coordinator runs with `--inspect=127.0.0.1:PORT` (only when profiling is asked for) and
- * we drive V8's sampling profiler over the inspector protocol (Profiler.start / .stop), the
+ * we drive V8's sampling profiler over the inspector protocol (bench/lib/inspector.ts) (Profiler.start / .stop), the
  * same profiler and the same .cpuprofile format as `node --cpu-prof`, but without the
  * connection ramp and shutdown in it. Then: self time per function, per file, and
  * inclusive time of the functions that matter.
  */
-import WebSocket from 'ws';
 
 export interface CpuProfileNode {
   id: number;
@@ -21,69 +20,6 @@ export interface CpuProfile {
   endTime: number;
   samples: number[];
   timeDeltas: number[];
-}
-
-export class InspectorProfiler {
-  private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-
-  private constructor(private readonly ws: WebSocket) {
-    ws.on('message', (data: WebSocket.RawData) => {
-      const msg = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
-      if (msg.id === undefined) return;
-      const w = this.waiting.get(msg.id);
-      if (!w) return;
-      this.waiting.delete(msg.id);
-      if (msg.error) w.reject(new Error(msg.error.message));
-      else w.resolve(msg.result);
-    });
-  }
-
-  /** Connects to the first target of the inspector listening on `port`. */
-  static async connect(port: number): Promise<InspectorProfiler> {
-    const deadline = Date.now() + 10_000;
-    let targets: { webSocketDebuggerUrl: string }[] = [];
-    for (;;) {
-      try {
-        targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as typeof targets;
-        if (targets.length) break;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() > deadline) throw new Error(`no inspector on 127.0.0.1:${port}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const ws = new WebSocket(targets[0]!.webSocketDebuggerUrl, { perMessageDeflate: false, maxPayload: 1024 * 1024 * 1024 });
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    return new InspectorProfiler(ws);
-  }
-
-  private call<T>(method: string, params: Record<string, unknown> = {}): Promise<T> {
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.ws.send(JSON.stringify({ id, method, params }));
-    });
-  }
-
-  async start(samplingIntervalUs = 1000): Promise<void> {
-    await this.call('Profiler.enable');
-    await this.call('Profiler.setSamplingInterval', { interval: samplingIntervalUs });
-    await this.call('Profiler.start');
-  }
-
-  async stop(): Promise<CpuProfile> {
-    const { profile } = await this.call<{ profile: CpuProfile }>('Profiler.stop');
-    await this.call('Profiler.disable');
-    return profile;
-  }
-
-  close(): void {
-    this.ws.close();
-  }
 }
 
 export interface ProfileRow {

@@ -38,7 +38,6 @@ export interface ReceiverStatus extends WorkerStatus {
  */
 export class DeliveryService {
   private readonly store: Store;
-  private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly onOutcome: OutcomeHook;
   private readonly notifiers = new Map<string, Notifier>();
@@ -51,7 +50,6 @@ export class DeliveryService {
 
   constructor(options: DeliveryServiceOptions) {
     this.store = options.store;
-    this.clock = options.clock;
     this.logger = options.logger;
     this.onOutcome = options.onOutcome ?? (() => undefined);
     this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
