@@ -76,7 +76,7 @@ import { countListed, GROUPING, startCoordinatorProcess, type CoordinatorProc } 
 import type { PipelineOnlyResult } from './alerts/pipeline-only.js';
 import { RECEIVER_LIMIT_BYTES, WebhookReceiver, type WebhookRecord } from './alerts/receiver.js';
 import { connectAll, SimAgent, warmUpValidators } from './alerts/sim-agent.js';
-import { CLK_TCK, procMemory, procTimes } from './lib/proc.js';
+import { CLK_TCK, pollUntil, procMemory, procTimes } from './lib/proc.js';
 import { fmt, fmtRatio, machineInfo, OUT_DIR, printTable, ratio, runBench, writeResult } from './lib/report.js';
 import { Inspector } from './lib/inspector.js';
 import { summarizeProfile, type ProfileSummary } from './scale/profile.js';
@@ -279,16 +279,6 @@ async function settle(pid: number, maxMs = 30_000): Promise<number> {
 async function sleepUntil(at: number): Promise<void> {
   const ms = at - Date.now();
   if (ms > 0) await sleep(ms);
-}
-
-async function pollUntil<T>(check: () => T | Promise<T>, timeoutMs: number, everyMs: number): Promise<NonNullable<T> | null> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() >= deadline) return null;
-    await sleep(everyMs);
-  }
 }
 
 function summarize(records: WebhookRecord[], since: number): NotificationSummary {
