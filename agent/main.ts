@@ -3,7 +3,7 @@ import type { Logger } from '../shared/logger.js';
 import type { AgentConfig } from '../shared/config/agent-config.js';
 import type { GpuInfo } from '../shared/protocol/messages.js';
 import type { startAgent as StartAgent, RunningAgent } from './agent.js';
-import { CoordinatorLink } from './link/client.js';
+import type { CoordinatorLink } from './link/client.js';
 import { EventLog } from './events.js';
 import type { GpuReading } from './gpu/nvidia-smi.js';
 import { gpuProblems } from './gpu/nvidia-smi.js';
@@ -32,6 +32,9 @@ export async function startAgentProcess(config: AgentConfig, deps: AgentProcessD
   const events = new EventLog(config.agent.id, deps.clock, deps.logger);
   if (config.coordinator) {
     const c = config.coordinator;
+    // loaded only when there is a coordinator: a standalone agent does without ws and the
+    // protocol validators (several MB of resident memory)
+    const { CoordinatorLink } = await import('./link/client.js');
     link = new CoordinatorLink({
       config: c,
       clock: deps.clock,

@@ -48,7 +48,7 @@ interface Window {
 }
 
 async function main(): Promise<void> {
-  const args = benchArgs(undefined, { 'monit-check': { type: 'string' }, agent: { type: 'string' }, 'agent-node-options': { type: 'string' }, segments: { type: 'string' }, 'extra-processes': { type: 'string' } });
+  const args = benchArgs(undefined, { 'monit-check': { type: 'string' }, agent: { type: 'string' }, 'agent-node-options': { type: 'string' }, segments: { type: 'string' }, 'extra-processes': { type: 'string' }, 'agent-env': { type: 'string' } });
   const segments = Number((args.rest.segments as string | undefined) ?? 3);
   const extraProcesses = Number((args.rest['extra-processes'] as string | undefined) ?? 0);
   if (!Number.isInteger(extraProcesses) || extraProcesses < 0 || extraProcesses > 2000) throw new Error('--extra-processes: an integer 0..2000');
@@ -58,6 +58,8 @@ async function main(): Promise<void> {
   const entry = agentKind === 'bundle' ? AGENT_BUNDLE : CLI;
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build`);
   const nodeArgs = ((args.rest['agent-node-options'] as string | undefined) ?? '').split(/\s+/).filter(Boolean);
+  // extra environment for the agent only, e.g. --agent-env "MALLOC_ARENA_MAX=2 NODE_OPTIONS=--v8-pool-size=1"
+  const agentEnv = Object.fromEntries(((args.rest['agent-env'] as string | undefined) ?? '').split(/\s+(?=[A-Z_]+=)/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   const durationMs = args.durationMs ?? 60_000;
   if (durationMs < 5_000 || durationMs > 30 * 60_000) throw new Error('--duration: between 5s and 30m');
   const monitCheck = (args.rest['monit-check'] as string | undefined) ?? 'process';
@@ -88,7 +90,7 @@ async function main(): Promise<void> {
     // alternate ours / monit in `segments` windows each, so load from outside hits both alike
     const segmentMs = Math.round(durationMs / segments);
     for (let seg = 0; seg < segments; seg++) {
-      const agent = spawnAgent(services.dir, `agent-footprint-${seg}`, agentYaml(fleet, services.systemctl), services.env, { entry, nodeArgs });
+      const agent = spawnAgent(services.dir, `agent-footprint-${seg}`, agentYaml(fleet, services.systemctl), { ...services.env, ...agentEnv }, { entry, nodeArgs });
       try {
         const healthy = new Set<string>();
         const ok = await agent.waitEvent((e) => {

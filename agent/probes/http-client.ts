@@ -1,5 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import { Agent, errors, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+// Only the parts the prober uses: the package index also loads fetch, WebSocket, caches and
+// mocks, about 8 MB of resident memory an agent never needs (bench/README.md, footprint).
+import UndiciAgent from 'undici/lib/dispatcher/agent.js';
+import undiciErrors from 'undici/lib/core/errors.js';
 import type { ProbeOutcome } from './types.js';
 
 /**
@@ -60,8 +64,8 @@ export interface HttpClient {
  * llama.cpp's and uvicorn's 5 s server-side idle close, so we never reuse a socket the
  * server is closing at the same moment (which would surface as a spurious reset).
  */
-export function createProbeDispatcher(options: { connectTimeoutMs?: number } = {}): Agent {
-  return new Agent({
+export function createProbeDispatcher(options: { connectTimeoutMs?: number } = {}): Dispatcher {
+  return new UndiciAgent({
     keepAliveTimeout: 4_000,
     keepAliveMaxTimeout: 4_000,
     connections: 4,
@@ -93,60 +97,142 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   };
 }
 
-async function send(req: HttpRequest, dispatcher: Dispatcher | undefined, cap: number): Promise<HttpReply> {
-  const started = performance.now();
-  const elapsed = () => Math.round(performance.now() - started);
-  const deadline = new AbortController();
-  // A real timer, not the injected Clock: this bounds socket I/O, which only real time moves.
-  const timer = setTimeout(() => deadline.abort(), Math.max(1, req.timeoutMs));
-  // linked by hand rather than AbortSignal.any(): that allocates weakly-held composite
-  // signals per call, a measurable share of a probe's CPU at one request per second
-  const onOuterAbort = () => deadline.abort();
-  if (req.signal?.aborted) deadline.abort();
-  else req.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const signal = deadline.signal;
-  let status: number | undefined;
-  let bytes = 0;
+const GET_HEADERS = ['accept', 'application/json, text/plain;q=0.9, */*;q=0.5', 'user-agent', 'llm-health-probe'];
+const POST_HEADERS = [...GET_HEADERS, 'content-type', 'application/json'];
+
+/** Used when a caller brings no dispatcher (one-off checks); created on first use. */
+let fallbackDispatcher: Dispatcher | undefined;
+
+/**
+ * One request through undici's dispatcher with a handler of our own rather than its
+ * `request()` API: no response stream, async iterator or AbortController per request, which
+ * at one probe per server per second is most of a probe's CPU. The deadline is our own
+ * timer and settles the reply on time even while undici is still connecting.
+ */
+function send(req: HttpRequest, dispatcher: Dispatcher | undefined, cap: number): Promise<HttpReply> {
+  let target: URL;
   try {
-    const headers: Record<string, string> = { accept: 'application/json, text/plain;q=0.9, */*;q=0.5', 'user-agent': 'llm-health-probe' };
-    let body: string | undefined;
-    if (req.json !== undefined) {
-      body = JSON.stringify(req.json);
-      headers['content-type'] = 'application/json';
-    }
-    const res = await request(req.url, {
-      method: req.method ?? (body === undefined ? 'GET' : 'POST'),
-      headers,
-      body,
-      dispatcher,
-      signal,
-      headersTimeout: req.timeoutMs,
-      bodyTimeout: req.timeoutMs,
-    });
-    status = res.statusCode;
-    const declared = Number(res.headers['content-length']);
-    if (Number.isFinite(declared) && declared > cap) {
-      res.body.destroy();
-      return { ok: false, outcome: 'bad_response', detail: `body over ${cap} bytes`, latencyMs: elapsed(), status, bytes: 0 };
-    }
-    const chunks: Buffer[] = [];
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      bytes += chunk.length;
-      if (bytes > cap) {
-        // destroying the stream closes the socket, so the rest is never transferred
-        res.body.destroy();
-        return { ok: false, outcome: 'bad_response', detail: `body over ${cap} bytes`, latencyMs: elapsed(), status, bytes };
-      }
-      chunks.push(chunk);
-    }
-    return { ok: true, status, body: Buffer.concat(chunks).toString('utf8'), bytes, latencyMs: elapsed() };
-  } catch (err) {
-    const { outcome, code } = classifyError(err, deadline.signal.aborted || (req.signal?.aborted ?? false));
-    return { ok: false, outcome, code, detail: describeError(outcome, code, req.timeoutMs, status), latencyMs: elapsed(), status, bytes };
-  } finally {
-    clearTimeout(timer);
-    req.signal?.removeEventListener('abort', onOuterAbort);
+    target = new URL(req.url);
+  } catch {
+    return Promise.resolve({ ok: false, outcome: 'error', detail: `invalid URL ${JSON.stringify(req.url)}`, latencyMs: 0 });
   }
+  const body = req.json === undefined ? undefined : JSON.stringify(req.json);
+  return new Promise<HttpReply>((resolve) => {
+    const exchange = new Exchange(req, cap, resolve);
+    if (req.signal?.aborted) return exchange.cancel();
+    exchange.arm();
+    (dispatcher ?? (fallbackDispatcher ??= createProbeDispatcher())).dispatch(
+      {
+        origin: target.origin,
+        path: target.pathname + target.search,
+        method: req.method ?? (body === undefined ? 'GET' : 'POST'),
+        headers: body === undefined ? GET_HEADERS : POST_HEADERS,
+        body,
+        // our deadline covers connect, headers and body together
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      },
+      exchange,
+    );
+  });
+}
+
+/** The handler for one request: collects a capped body and settles exactly once. */
+class Exchange implements Dispatcher.DispatchHandler {
+  private readonly started = performance.now();
+  private timer: NodeJS.Timeout | undefined;
+  private abortRequest: ((err: Error) => void) | undefined;
+  private settled = false;
+  private status: number | undefined;
+  private bytes = 0;
+  private chunks: Buffer[] = [];
+  private readonly onOuterAbort = () => this.cancel();
+
+  constructor(
+    private readonly req: HttpRequest,
+    private readonly cap: number,
+    private readonly resolve: (reply: HttpReply) => void,
+  ) {}
+
+  arm(): void {
+    // A real timer, not the injected Clock: this bounds socket I/O, which only real time moves.
+    this.timer = setTimeout(() => this.cancel(), Math.max(1, this.req.timeoutMs));
+    this.req.signal?.addEventListener('abort', this.onOuterAbort, { once: true });
+  }
+
+  /** The deadline passed or the caller gave up: a timeout, and the request is torn down. */
+  cancel(): void {
+    if (this.settled) return;
+    this.fail(null, true);
+    this.abortRequest?.(new undiciErrors.RequestAbortedError());
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.settled) abort(new undiciErrors.RequestAbortedError());
+    else this.abortRequest = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    if (this.settled) return false;
+    this.status = statusCode;
+    const declared = contentLength(rawHeaders);
+    if (declared !== undefined && declared > this.cap) this.tooBig();
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.settled) return false;
+    this.bytes += chunk.length;
+    // aborting closes the socket, so the rest is never transferred
+    if (this.bytes > this.cap) this.tooBig();
+    else this.chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.settled) return;
+    const body = this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks).toString('utf8');
+    this.settle({ ok: true, status: this.status!, body, bytes: this.bytes, latencyMs: this.elapsed() });
+  }
+
+  onError(err: Error): void {
+    this.fail(err, false);
+  }
+
+  private tooBig(): void {
+    this.settle({ ok: false, outcome: 'bad_response', detail: `body over ${this.cap} bytes`, latencyMs: this.elapsed(), status: this.status, bytes: this.bytes });
+    this.abortRequest?.(new undiciErrors.RequestAbortedError());
+  }
+
+  private fail(err: unknown, aborted: boolean): void {
+    if (this.settled) return;
+    const { outcome, code } = classifyError(err, aborted);
+    this.settle({ ok: false, outcome, code, detail: describeError(outcome, code, this.req.timeoutMs, this.status), latencyMs: this.elapsed(), status: this.status, bytes: this.bytes });
+  }
+
+  private settle(reply: HttpReply): void {
+    this.settled = true;
+    this.chunks = [];
+    clearTimeout(this.timer);
+    this.req.signal?.removeEventListener('abort', this.onOuterAbort);
+    this.resolve(reply);
+  }
+
+  private elapsed(): number {
+    return Math.round(performance.now() - this.started);
+  }
+}
+
+/** The Content-Length header from undici's raw [name, value, ...] list, if present and numeric. */
+function contentLength(rawHeaders: (Buffer | string)[]): number | undefined {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 14 && name.toString().toLowerCase() === 'content-length') {
+      const n = Number(rawHeaders[i + 1]!.toString());
+      return Number.isFinite(n) ? n : undefined;
+    }
+  }
+  return undefined;
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_ABORTED', 'ABORT_ERR', 'ETIMEDOUT']);
@@ -162,7 +248,7 @@ export function classifyError(err: unknown, aborted: boolean): { outcome: ProbeO
   if (aborted || (code !== undefined && TIMEOUT_CODES.has(code))) return { outcome: 'timeout', code };
   // the server answered something that is not HTTP (binary garbage, a TLS port, a redis);
   // llhttp's error number does not always map to an HPE_ code, so the class decides too
-  if (err instanceof errors.HTTPParserError || code?.startsWith('HPE_') || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return { outcome: 'bad_response', code };
+  if (err instanceof undiciErrors.HTTPParserError || code?.startsWith('HPE_') || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return { outcome: 'bad_response', code };
   return { outcome: 'error', code };
 }
 
