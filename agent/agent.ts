@@ -1,10 +1,11 @@
-import type { Clock, TimerHandle } from '../shared/clock.js';
+import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { AgentConfig } from '../shared/config/agent-config.js';
 import { EventLog, type EventSink } from './events.js';
 import { PID_WATCH_MS, ServiceMonitor, type ServiceSnapshot } from './monitor.js';
 import { createProbeRuntime, createUnitControl, type ProbeRuntime } from './wiring.js';
 import { GpuMonitor } from './gpu-monitor.js';
+import { Pacer } from './pacer.js';
 import type { UnitControl } from './unit-control.js';
 
 export interface AgentDeps {
@@ -39,6 +40,7 @@ export function startAgent(config: AgentConfig, deps: AgentDeps): RunningAgent {
   for (const sink of deps.sinks ?? []) events.addSink(sink);
   const units = deps.units ?? (config.restart.enabled ? createUnitControl(config) : undefined);
   const probes: ProbeRuntime = createProbeRuntime({ clock });
+  const pacer = new Pacer(clock);
   const monitors = config.services.map(
     (service) =>
       new ServiceMonitor(service, {
@@ -47,6 +49,7 @@ export function startAgent(config: AgentConfig, deps: AgentDeps): RunningAgent {
         events,
         units,
         restart: config.restart,
+        pacer,
         ...probes.forService(service),
       }),
   );
@@ -58,21 +61,22 @@ export function startAgent(config: AgentConfig, deps: AgentDeps): RunningAgent {
   const gpu = config.gpu.enabled === false ? null : new GpuMonitor(config.gpu, { clock, logger, events });
   gpu?.start();
   for (const m of monitors) m.start();
-  // one timer for every service's PID watch (not one per service: fewer wake-ups)
-  let pidTimer: TimerHandle | undefined;
+  // one PID watch for every service, on the same grid as the rounds (fewer wake-ups)
+  let stopPidWatch: (() => void) | undefined;
   const watchPids = () => {
     for (const m of monitors) m.checkPid();
-    pidTimer = clock.setTimeout(watchPids, PID_WATCH_MS);
+    stopPidWatch = pacer.atNext(PID_WATCH_MS, watchPids);
   };
-  if (units && monitors.some((m) => m.service.unit)) pidTimer = clock.setTimeout(watchPids, PID_WATCH_MS);
+  if (units && monitors.some((m) => m.service.unit)) stopPidWatch = pacer.atNext(PID_WATCH_MS, watchPids);
   return {
     events,
     monitors,
     gpu,
     snapshot: () => monitors.map((m) => m.snapshot()),
     async stop() {
-      clock.clearTimeout(pidTimer);
+      stopPidWatch?.();
       await Promise.all(monitors.map((m) => m.stop()));
+      pacer.stop();
       await gpu?.stop();
       await probes.close();
     },

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Clock, TimerHandle } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { ServiceConfig } from '../shared/config/agent-config.js';
@@ -7,6 +6,8 @@ import { classifyRound } from './state/classify.js';
 import { initialStatus, inGrace, step } from './state/machine.js';
 import type { MachineConfig, MachineInput, ServiceStatus } from './state/types.js';
 import type { EventLog } from './events.js';
+import { Pacer } from './pacer.js';
+import { createPidProbe, type PidProbe } from './pid-probe.js';
 import { unitLooksCrashed, type UnitControl, type UnitProperties } from './unit-control.js';
 
 /** Runs one probe round for this service; the monitor passes hooks for evidence and progress. */
@@ -29,6 +30,8 @@ export interface MonitorDeps {
   restart: { enabled: boolean; maxRestarts: number; window: number; backoff: number };
   /** is this pid still a process? (injectable for tests) */
   pidAlive?: (pid: number) => boolean;
+  /** the agent's shared time grid, so services probed at the same interval wake together */
+  pacer?: Pacer;
 }
 
 export interface ServiceSnapshot {
@@ -59,6 +62,8 @@ export class ServiceMonitor {
   private status: ServiceStatus;
   private readonly machine: MachineConfig;
   private timer: TimerHandle | undefined;
+  private cancelPaced: (() => void) | undefined;
+  private readonly pacer: Pacer;
   private running = false;
   private busy: Promise<void> | null = null;
   private wakeRequested = false;
@@ -69,6 +74,7 @@ export class ServiceMonitor {
   private lastKnownPid = 0;
   private lastRound: RoundResult | null = null;
   private readonly pidAlive: (pid: number) => boolean;
+  private pidProbe: PidProbe | undefined;
 
   constructor(
     readonly service: ServiceConfig,
@@ -84,7 +90,12 @@ export class ServiceMonitor {
       backoff: deps.restart.backoff,
     };
     this.status = initialStatus(deps.clock.now(), this.machine);
-    this.pidAlive = deps.pidAlive ?? defaultPidAlive;
+    if (deps.pidAlive) this.pidAlive = deps.pidAlive;
+    else {
+      this.pidProbe = createPidProbe();
+      this.pidAlive = (pid) => this.pidProbe!.alive(pid);
+    }
+    this.pacer = deps.pacer ?? new Pacer(deps.clock);
   }
 
   get state(): ServiceStatus {
@@ -99,8 +110,9 @@ export class ServiceMonitor {
 
   async stop(): Promise<void> {
     this.running = false;
-    this.deps.clock.clearTimeout(this.timer);
+    this.cancelWake();
     await this.busy;
+    this.pidProbe?.close();
   }
 
   /** Runs one cycle now (also used by tests and by the pid watch). */
@@ -136,12 +148,24 @@ export class ServiceMonitor {
     };
   }
 
+  /** Next round after `ms`: at once for 0, otherwise on the shared grid of that period. */
   private schedule(ms: number): void {
     if (!this.running) return;
-    this.deps.clock.clearTimeout(this.timer);
-    this.timer = this.deps.clock.setTimeout(() => {
+    this.cancelWake();
+    const run = () => {
+      this.timer = undefined;
+      this.cancelPaced = undefined;
       void this.runOnce().then(() => this.schedule(this.nextDelay()));
-    }, ms);
+    };
+    if (ms <= 0) this.timer = this.deps.clock.setTimeout(run, 0);
+    else this.cancelPaced = this.pacer.atNext(ms, run);
+  }
+
+  private cancelWake(): void {
+    this.deps.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.cancelPaced?.();
+    this.cancelPaced = undefined;
   }
 
   /** While a service is coming up, look more often: recovery is announced sooner. */
@@ -293,26 +317,5 @@ export class ServiceMonitor {
     }
     this.deps.resetRoundState();
     this.apply({ type: 'restart_finished', ok, reason });
-  }
-}
-
-/**
- * Is `pid` a running process? /proc first: a zombie (state Z/X) still answers kill(pid, 0),
- * and on hosts whose PID 1 does not reap orphans a dead server can stay a zombie for long.
- */
-function defaultPidAlive(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
