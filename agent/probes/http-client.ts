@@ -192,7 +192,14 @@ class Exchange implements Dispatcher.DispatchHandler {
   onComplete(): void {
     if (this.settled) return;
     const body = this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks).toString('utf8');
-    this.settle({ ok: true, status: this.status!, body, bytes: this.bytes, latencyMs: this.elapsed() });
+    const reply: HttpReply = { ok: true, status: this.status!, body, bytes: this.bytes, latencyMs: this.elapsed() };
+    this.settled = true;
+    // undici hands the socket back to its pool one loop turn after a response (a
+    // setImmediate queued after this callback returns). A round's next request (ready,
+    // metrics) sent before that would find the connection busy and open a second one, which
+    // then idles out: a connect and a close every few rounds. Settling after undici's turn
+    // keeps one connection per server.
+    process.nextTick(() => setImmediate(() => this.settle(reply)));
   }
 
   onError(err: Error): void {
