@@ -18,6 +18,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import { AGENT_BUNDLE, agentYaml, spawnAgent, type AgentService } from './lib/agent.js';
+import { agentUnitEnvironment } from './lib/unit-env.js';
 import { CLI } from './lib/services.js';
 import { findMonit, MONIT_SKIP_MESSAGE, startMonit } from './lib/monit.js';
 import type { ChildProcess } from 'node:child_process';
@@ -48,7 +49,7 @@ interface Window {
 }
 
 async function main(): Promise<void> {
-  const args = benchArgs(undefined, { 'monit-check': { type: 'string' }, agent: { type: 'string' }, 'agent-node-options': { type: 'string' }, segments: { type: 'string' }, 'extra-processes': { type: 'string' }, 'agent-env': { type: 'string' } });
+  const args = benchArgs(undefined, { 'monit-check': { type: 'string' }, agent: { type: 'string' }, 'agent-node-options': { type: 'string' }, segments: { type: 'string' }, 'extra-processes': { type: 'string' }, 'agent-env': { type: 'string' }, 'no-unit-env': { type: 'boolean' } });
   const segments = Number((args.rest.segments as string | undefined) ?? 3);
   const extraProcesses = Number((args.rest['extra-processes'] as string | undefined) ?? 0);
   if (!Number.isInteger(extraProcesses) || extraProcesses < 0 || extraProcesses > 2000) throw new Error('--extra-processes: an integer 0..2000');
@@ -60,6 +61,8 @@ async function main(): Promise<void> {
   const nodeArgs = ((args.rest['agent-node-options'] as string | undefined) ?? '').split(/\s+/).filter(Boolean);
   // extra environment for the agent only, e.g. --agent-env "MALLOC_ARENA_MAX=2 NODE_OPTIONS=--v8-pool-size=1"
   const agentEnv = Object.fromEntries(((args.rest['agent-env'] as string | undefined) ?? '').split(/\s+(?=[A-Z_]+=)/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const shownEnv = { ...(args.rest['no-unit-env'] ? {} : agentUnitEnvironment()), ...agentEnv };
+  const envNote = Object.entries(shownEnv).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ') || 'none';
   const durationMs = args.durationMs ?? 60_000;
   if (durationMs < 5_000 || durationMs > 30 * 60_000) throw new Error('--duration: between 5s and 30m');
   const monitCheck = (args.rest['monit-check'] as string | undefined) ?? 'process';
@@ -90,7 +93,7 @@ async function main(): Promise<void> {
     // alternate ours / monit in `segments` windows each, so load from outside hits both alike
     const segmentMs = Math.round(durationMs / segments);
     for (let seg = 0; seg < segments; seg++) {
-      const agent = spawnAgent(services.dir, `agent-footprint-${seg}`, agentYaml(fleet, services.systemctl), { ...services.env, ...agentEnv }, { entry, nodeArgs });
+      const agent = spawnAgent(services.dir, `agent-footprint-${seg}`, agentYaml(fleet, services.systemctl), services.env, { entry, nodeArgs, extraEnv: agentEnv, unitEnvironment: !args.rest['no-unit-env'] });
       try {
         const healthy = new Set<string>();
         const ok = await agent.waitEvent((e) => {
@@ -130,7 +133,7 @@ async function main(): Promise<void> {
   const base = combine(windows.filter((w) => w.tool === 'monit'));
   const row = (label: string, o: number, b: number | undefined, digits: number, unit: string) => [label, fmt(o, digits, unit), fmt(b, digits, unit), fmtRatio(ratio(o, b))];
   printTable(
-    `footprint: 8 services (${KINDS.join(', ')}), 1 s interval, ${durationMs / 1000} s per tool in ${segments} alternating window(s)${extraProcesses ? ` + ${extraProcesses} idle processes` : ''}; ratio = ours / monit (agent: ${agentKind}${nodeArgs.length ? ` ${nodeArgs.join(' ')}` : ''}; monit: check ${monitCheck})`,
+    `footprint: 8 services (${KINDS.join(', ')}), 1 s interval, ${durationMs / 1000} s per tool in ${segments} alternating window(s)${extraProcesses ? ` + ${extraProcesses} idle processes` : ''}; ratio = ours / monit (agent: ${agentKind}${nodeArgs.length ? ` ${nodeArgs.join(' ')}` : ''}, environment ${envNote}${args.rest['no-unit-env'] ? '' : ' (the unit\'s)'}; monit: check ${monitCheck})`,
     ['measure', 'ours', 'monit', 'ratio'],
     [
       row('CPU, % of one core (process itself)', ours.cpuPercent, base?.cpuPercent, 2, ' %'),

@@ -10,10 +10,14 @@
  *         `bash -c 'for ...; do curl ...; done'` run with spawnSync, per curl.
  * The emulator is a separate, still-running process, so its CPU is in neither figure (it is
  * measured from /proc/PID/stat and shown alongside, per request, for reference only).
+ * Ours runs under the V8 flags the agent and `check` set for themselves (AGENT_V8_FLAGS:
+ * interpreter only, no optimising compiler), as it does in the agent.
  *
  * npm run bench -- probe-cost [--runs N]   (N = seed probes, default 300; ours does 10×N)
  */
 import { spawnSync } from 'node:child_process';
+import { setFlagsFromString } from 'node:v8';
+import { AGENT_V8_FLAGS } from '../cli/run.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createProbeDispatcher } from '../agent/probes/http-client.js';
 import { createProbe } from '../agent/probes/registry.js';
@@ -40,6 +44,7 @@ const TICK_MS = 1000 / CLK_TCK;
 
 async function main(): Promise<void> {
   const args = benchArgs();
+  for (const flag of AGENT_V8_FLAGS) setFlagsFromString(flag);
   const seedProbes = Math.max(1, args.runs ?? 300);
   const ourProbes = seedProbes * 10;
 
@@ -114,7 +119,7 @@ services:
 
   const seed = measures[measures.length - 1]!;
   printTable(
-    'probe cost: CPU per probe (this process for ours, bash+curl children for the seed; emulator excluded); ratio = seed / ours (× cheaper)',
+    `probe cost: CPU per probe (this process for ours, bash+curl children for the seed; emulator excluded); ratio = seed / ours (× cheaper); ours under the agent's V8 flags ${AGENT_V8_FLAGS.join(' ')}`,
     ['prober', 'probes', 'CPU total', 'CPU/probe', 'seed/ours', 'emulator CPU/probe'],
     measures.map((m) => [
       m.label, String(m.probes), fmt(m.cpuMs, 0, ' ms'), fmt(m.cpuMsPerProbe, 3, ' ms'),

@@ -3,7 +3,6 @@ import { loadAgentConfig } from '../shared/config/agent-config.js';
 import { releaseConfigAjv } from '../shared/config/load.js';
 import { createLogger } from '../shared/logger.js';
 import { systemClock } from '../shared/clock.js';
-import { startAgent } from '../agent/agent.js';
 import { version } from './version.js';
 
 const HELP = `usage: llm-health agent -c agent.yaml
@@ -25,7 +24,9 @@ export async function agentMain(argv: string[]): Promise<number> {
   const config = loadAgentConfig(values.config);
   releaseConfigAjv();
   const logger = createLogger({ name: 'llm-health-agent', level: config.log.level, file: config.log.file });
-  const { startAgentProcess } = await import('../agent/main.js');
+  // loaded after the config is validated, so the prober's modules reuse the memory the
+  // validation left behind instead of adding to it (the agent's peak RSS, bench/footprint)
+  const [{ startAgentProcess }, { startAgent }] = await Promise.all([import('../agent/main.js'), import('../agent/agent.js')]);
   const running = await startAgentProcess(config, { clock: systemClock, logger, version, startAgent });
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -26,14 +26,27 @@ export function runMain(main: (argv: string[]) => Promise<number>, argv: string[
 }
 
 /**
- * The agent lives on every GPU host: keep it small. undici's HTTP parser is WebAssembly;
- * V8's optimising tier-up of it briefly costs ~35 MB of resident memory for no gain at a
- * few requests per second, so the agent commands use the baseline compiler alone.
+ * The agent lives on every GPU host: keep it small. At a few requests per second nothing in
+ * it runs hot enough to repay a compiler, and compilers cost resident memory (their code
+ * pages in the node binary, compile buffers, the code they make), so the agent commands
+ * run their JavaScript on V8's interpreter and undici's WebAssembly HTTP parser on the
+ * baseline tier:
+ * - `--liftoff-only`: tiering the parser up briefly cost ~35 MB for no gain;
+ * - `--no-opt`, `--no-sparkplug`: ~7 MB less RSS; a probe costs the same CPU within noise
+ *   (bench/probe-cost applies these flags to what it measures);
+ * - `--compact-on-every-full-gc`: the first full GC after start-up compacts, so the heap
+ *   start-up grew is handed back at once instead of ~8 s later (~3 MB off the peak). The
+ *   heap is ~10 MB, so compacting costs little.
+ * Flags that must be set before V8 starts (semi-space size, worker threads, malloc arenas)
+ * are in the agent's unit (deploy/llm-health-agent.service); bench/footprint runs the agent
+ * with that environment.
  */
+export const AGENT_V8_FLAGS = ['--liftoff-only', '--no-opt', '--no-sparkplug', '--compact-on-every-full-gc'];
+
 export async function tuneForAgent(command: string | undefined): Promise<void> {
   if (command !== 'agent' && command !== 'check') return;
   const { setFlagsFromString } = await import('node:v8');
-  setFlagsFromString('--liftoff-only');
+  for (const flag of AGENT_V8_FLAGS) setFlagsFromString(flag);
 }
 
 export type CommandMain = (argv: string[]) => Promise<number>;

@@ -17,7 +17,7 @@ const AGENT_BENCHES = {
   recovery: ['--runs', '--hang-runs', '--no-monit', '--retry-delay'],
   'false-restarts': ['--duration', '--stall', '--no-monit'],
   'probe-cost': ['--runs'],
-  footprint: ['--duration', '--monit-check', '--no-monit', '--agent', '--agent-node-options', '--segments', '--extra-processes', '--agent-env'],
+  footprint: ['--duration', '--monit-check', '--no-monit', '--agent', '--agent-node-options', '--segments', '--extra-processes', '--agent-env', '--no-unit-env'],
 };
 const BOOLEAN_FLAGS = new Set(['--no-monit']);
 const AGENT_FLAGS = new Set(Object.values(AGENT_BENCHES).flat());
@@ -46,6 +46,7 @@ if (args.includes('--help') || args.includes('-h')) {
     --agent cli|bundle           footprint: run dist/cli/main.js (default) or dist/llm-health-agent.mjs
     --agent-node-options=FLAGS   footprint: node flags for the agent, e.g. =--max-semi-space-size=1
     --agent-env="K=V ..."         footprint: extra environment for the agent, e.g. ="MALLOC_ARENA_MAX=2"
+    --no-unit-env                footprint: run the agent without the Environment= of deploy/llm-health-agent.service
   any other benchmark named on the command line gets every option as given.
   BENCH_QUIET_WAIT_S (default 60): how long each agent benchmark first waits for a quiet machine.
   The monit baselines need Debian's monit (apt-get install -y monit); without it they are skipped.

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { spawnGroup, stopGroup } from './proc.js';
 import { CLI, type Kind } from './services.js';
+import { agentUnitEnvironment } from './unit-env.js';
 
 export interface AgentEvent {
   seq: number;
@@ -39,12 +40,23 @@ export interface AgentSpawnOptions {
   entry?: string;
   /** node flags, e.g. ['--max-semi-space-size=1'] */
   nodeArgs?: string[];
+  /**
+   * The environment deploy/llm-health-agent.service gives the agent (NODE_OPTIONS,
+   * MALLOC_ARENA_MAX): on by default, so benchmarks measure the agent as deployed.
+   */
+  unitEnvironment?: boolean;
+  /** more environment on top (to explore) */
+  extraEnv?: Record<string, string>;
 }
 
 export function spawnAgent(dir: string, name: string, yaml: string, env: NodeJS.ProcessEnv, options: AgentSpawnOptions = {}): AgentRun {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, yaml);
-  const child = spawnGroup(process.execPath, [...(options.nodeArgs ?? []), options.entry ?? CLI, 'agent', '-c', file], { env: { ...env, LLM_HEALTH_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const unitEnv = options.unitEnvironment === false ? {} : agentUnitEnvironment();
+  const child = spawnGroup(process.execPath, [...(options.nodeArgs ?? []), options.entry ?? CLI, 'agent', '-c', file], {
+    env: { ...env, ...unitEnv, ...options.extraEnv, LLM_HEALTH_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const events: AgentEvent[] = [];
   const tail: string[] = [];
   let waiters: (() => void)[] = [];
