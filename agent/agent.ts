@@ -41,18 +41,23 @@ export function startAgent(config: AgentConfig, deps: AgentDeps): RunningAgent {
   const units = deps.units ?? (config.restart.enabled ? createUnitControl(config) : undefined);
   const probes: ProbeRuntime = createProbeRuntime({ clock });
   const pacer = new Pacer(clock);
-  const monitors = config.services.map(
-    (service) =>
-      new ServiceMonitor(service, {
-        clock,
-        logger: logger.child({ service: service.name }),
-        events,
-        units,
-        restart: config.restart,
-        pacer,
-        ...probes.forService(service),
-      }),
-  );
+  const monitors = config.services.map((service) => {
+    const probing = probes.forService(service);
+    const monitor = new ServiceMonitor(service, {
+      clock,
+      logger: logger.child({ service: service.name }),
+      events,
+      units,
+      restart: config.restart,
+      pacer,
+      runRound: probing.runRound,
+      resetRoundState: probing.resetRoundState,
+    });
+    // a closed keep-alive connection may be a dead server: look at its PID now rather than
+    // at the next PID-watch tick
+    if (units && service.unit) probing.onConnectionLost(() => monitor.checkPid());
+    return monitor;
+  });
   events.emit({
     type: 'agent_started',
     reason: `agent ${config.agent.id} started with ${monitors.length} service(s)`,

@@ -12,6 +12,12 @@ export interface ServiceProbing {
   runRound: RoundRunner;
   /** forget deep-probe and metrics history (after a restart: a new process) */
   resetRoundState: () => void;
+  /**
+   * Calls `listener` whenever a pooled connection to the service's primary URL closes. When
+   * the server process dies the kernel closes its end at once, so this is the earliest sign
+   * of a crash; the monitor answers it with its cheap PID check.
+   */
+  onConnectionLost: (listener: () => void) => void;
 }
 
 export interface ProbeRuntime {
@@ -22,6 +28,10 @@ export interface ProbeRuntime {
 /** One keep-alive HTTP pool for every probe of this agent; one round state per service. */
 export function createProbeRuntime(deps: { clock: Clock }): ProbeRuntime {
   const dispatcher = createProbeDispatcher();
+  const lostListeners = new Map<string, (() => void)[]>();
+  dispatcher.on('disconnect', (origin: unknown) => {
+    for (const listener of lostListeners.get(originOf(origin)) ?? []) listener();
+  });
   return {
     forService(service) {
       const probe = createProbe(service, { clock: deps.clock, dispatcher });
@@ -31,10 +41,23 @@ export function createProbeRuntime(deps: { clock: Clock }): ProbeRuntime {
         resetRoundState: () => {
           state = createRoundState();
         },
+        onConnectionLost: (listener) => {
+          const key = originOf(service.url);
+          lostListeners.set(key, [...(lostListeners.get(key) ?? []), listener]);
+        },
       };
     },
     close: () => dispatcher.close(),
   };
+}
+
+/** `http://host:port` of a URL given as a string or a URL object (undici passes either). */
+function originOf(url: unknown): string {
+  try {
+    return new URL(String(url)).origin;
+  } catch {
+    return String(url);
+  }
 }
 
 /** systemctl limited to the units this config names (SPEC §4: nothing else is ever run). */

@@ -76,12 +76,15 @@ line="$t"
 for a in "$@"; do line+=$'\\t'"$a"; done
 printf '%s\\n' "$line" >> ${shellQuote(log)}
 export PATH=${shellQuote(`${standInBin}:${nodeDir}`)}:"\${PATH:-/usr/bin:/bin}"
+# the stand-in is a node program standing in for a C binary: the agent's node tuning
+# (NODE_OPTIONS, MALLOC_ARENA_MAX from its unit) means nothing to the real systemctl
+unset NODE_OPTIONS MALLOC_ARENA_MAX
 exec ${shellQuote(join(standInBin, 'systemctl'))} "$@"
 `,
   );
   chmodSync(systemctl, 0o755);
   // the agent looks for journalctl beside its systemctl
-  writeFileSync(join(binDir, 'journalctl'), `#!/bin/sh\nexport PATH=${shellQuote(`${standInBin}:${nodeDir}`)}:"$PATH"\nexec ${shellQuote(join(standInBin, 'journalctl'))} "$@"\n`);
+  writeFileSync(join(binDir, 'journalctl'), `#!/bin/sh\nexport PATH=${shellQuote(`${standInBin}:${nodeDir}`)}:"$PATH"\nunset NODE_OPTIONS MALLOC_ARENA_MAX\nexec ${shellQuote(join(standInBin, 'journalctl'))} "$@"\n`);
   chmodSync(join(binDir, 'journalctl'), 0o755);
 
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: [binDir, standInBin, process.env.PATH].filter(Boolean).join(':'), [SERVICE_DIR_ENV]: dir };
