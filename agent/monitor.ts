@@ -217,6 +217,12 @@ export class ServiceMonitor {
   private pendingRestart: { reason: string; attempt: number } | null = null;
   /** unit properties read during the current cycle (crash evidence), reused as restart evidence */
   private cycleProps: UnitProperties | null = null;
+  /**
+   * Evidence read as soon as this cycle's first attempt failed with retries to come: if the
+   * retries fail too, the restart goes out at once instead of waiting for systemctl and
+   * journalctl then (still read before the restart, while the failing process runs).
+   */
+  private evidenceAhead: Promise<Record<string, unknown>> | null = null;
 
   private async show(): Promise<UnitProperties | null> {
     if (!this.service.unit || !this.deps.units) return null;
@@ -248,6 +254,7 @@ export class ServiceMonitor {
 
   private async cycle(): Promise<void> {
     this.cycleProps = null;
+    this.evidenceAhead = null;
     await this.reconcile();
     this.apply({ type: 'tick' });
     if (!this.pendingRestart && this.status.state !== 'restarting') {
@@ -260,7 +267,10 @@ export class ServiceMonitor {
           evidence = unitLooksCrashed(p) || (p !== null && p.mainPid > 0 && !this.pidAlive(p.mainPid));
           return evidence;
         },
-        onAttemptFailed: (a) => this.apply({ type: 'attempt_failed', reason: `${a.level} probe: ${a.detail}; retrying` }),
+        onAttemptFailed: (a) => {
+          this.apply({ type: 'attempt_failed', reason: `${a.level} probe: ${a.detail}; retrying` });
+          this.readEvidenceAhead();
+        },
       });
       this.lastRound = result;
       const stalledForMs = result.stall?.stalledForMs ?? 0;
@@ -277,6 +287,13 @@ export class ServiceMonitor {
     if (this.pendingRestart && this.running) await this.restart(this.pendingRestart);
   }
 
+  private readEvidenceAhead(): void {
+    if (this.evidenceAhead || !this.machine.canRestart || !this.service.unit || !this.deps.units) return;
+    const ahead = this.deps.units.captureEvidence(this.service.unit, null);
+    ahead.catch(() => {}); // a failure is reported when (if) the restart uses it
+    this.evidenceAhead = ahead;
+  }
+
   private async restart(action: { reason: string; attempt: number }): Promise<void> {
     this.pendingRestart = null;
     const unit = this.service.unit!;
@@ -284,7 +301,7 @@ export class ServiceMonitor {
     const name = this.service.name;
     let evidence: Record<string, unknown> = {};
     try {
-      evidence = await units.captureEvidence(unit, this.cycleProps);
+      evidence = await (this.evidenceAhead ?? units.captureEvidence(unit, this.cycleProps));
     } catch (err) {
       evidence = { error: (err as Error).message };
     }
