@@ -189,10 +189,19 @@ export async function runRound(service: ServiceConfig, probe: Probe, opts: Round
    * retries * timeout + (retries - 1) * retryDelay. Only `alive` is hedged: the first attempt
    * to pass it cancels its siblings, so ready and deep probes (generation) are never sent
    * twice.
+   *
+   * The ladder ends at the `retries`-th failure, not at the `retries`-th launch: while
+   * attempts are still pending, one more hedge may go out (retries >= 2). A server that
+   * drops every request for a moment (a 1.5 s stall with timeout 1 s, retryDelay 500 ms)
+   * can swallow three attempts launched 1 s apart, but the fourth, launched after the stall,
+   * is answered before the third times out. A hung server still fails three times, at the
+   * same moment as before.
    */
   async function ladder(url: string, primary: boolean): Promise<LadderRun> {
     let run: AttemptRun | undefined;
     let attempts = 0;
+    let failures = 0;
+    const maxInFlightAndFailed = service.retries + (service.retries > 1 ? 1 : 0);
     const flights = new Map<number, Flight>();
     const abortAll = (except?: Flight) => {
       for (const f of flights.values()) if (f !== except) f.controller.abort();
@@ -216,7 +225,7 @@ export async function runRound(service: ServiceConfig, probe: Probe, opts: Round
     try {
       launch();
       while (flights.size > 0) {
-        const canHedge = attempts < service.retries && [...flights.values()].every((f) => !f.pastAlive);
+        const canHedge = flights.size < service.retries && failures + flights.size < maxInFlightAndFailed && [...flights.values()].every((f) => !f.pastAlive);
         // the next hedge is due retryDelay after the last launch, however many answers
         // arrive meanwhile (re-arming it on each pass pushed the third attempt to +2 delays)
         let hedgeTimer: TimerHandle | undefined;
@@ -232,18 +241,19 @@ export async function runRound(service: ServiceConfig, probe: Probe, opts: Round
           continue;
         }
         flights.delete(winner.flight.id);
-        if (winner.run.superseded) continue;
+        // cancelled because a sibling got past `alive`: not a failure of the server
+        if (winner.run.superseded || (winner.flight.controller.signal.aborted && [...flights.values()].some((f) => f.pastAlive))) continue;
         run = winner.run;
         if (run.outcome === 'ok' || NO_RETRY_OUTCOMES.has(run.outcome) || signal?.aborted) break;
+        failures++;
         if (run.outcome === 'refused' && primary && opts.crashEvidence && !evidenceAsked) {
           evidenceAsked = true;
           crash = await guard(opts.crashEvidence, () => false);
           if (crash) break;
         }
-        const more = flights.size > 0 || attempts < service.retries;
-        if (primary && more) notify(opts.onAttemptFailed, run.last);
+        if (failures >= service.retries) break;
+        if (primary) notify(opts.onAttemptFailed, run.last);
         if (flights.size > 0) continue;
-        if (!more) break;
         try {
           await clock.sleep(service.retryDelay, signal);
         } catch {
