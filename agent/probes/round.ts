@@ -267,7 +267,8 @@ export async function runRound(service: ServiceConfig, probe: Probe, opts: Round
     }
     // retries >= 1 is enforced by the config schema; the guard keeps a hand-built config honest
     run ??= { outcome: 'error', last: { level: 'alive', outcome: 'error', url, latencyMs: 0, detail: 'no attempt made' }, latencyMs: 0 };
-    return { ...run, attempts };
+    // a confirmed failure reports the attempts that failed, not a last hedge cut short by it
+    return { ...run, attempts: failures >= service.retries ? failures : attempts };
   }
 
   const primary = await ladder(service.url, true);
