@@ -40,7 +40,8 @@ export function startAgent(config: AgentConfig, deps: AgentDeps): RunningAgent {
   for (const sink of deps.sinks ?? []) events.addSink(sink);
   const units = deps.units ?? (config.restart.enabled ? createUnitControl(config) : undefined);
   const probes: ProbeRuntime = createProbeRuntime({ clock });
-  const pacer = new Pacer(clock);
+  // one phase for all of this agent's services, a different one for each agent of a fleet
+  const pacer = new Pacer(clock, Math.floor(Math.random() * 1_000));
   const monitors = config.services.map((service) => {
     const probing = probes.forService(service);
     const monitor = new ServiceMonitor(service, {

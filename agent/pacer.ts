@@ -7,16 +7,23 @@ import type { Clock, TimerHandle } from '../shared/clock.js';
  * instead of eight scattered ones, and their probes go out back to back while the process
  * is warm: at one probe per server per second, the wake-up and the cold caches cost more
  * than the probe itself (bench/README.md, footprint).
+ *
+ * The grid is shifted by `offsetMs`, which the agent picks at random when it starts: every
+ * agent of a fleet on the same wall-clock grid would send its results to the coordinator at
+ * the same instant each second.
  */
 export class Pacer {
   private readonly slots = new Map<number, { timer: TimerHandle; calls: Set<() => void> }>();
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly offsetMs = 0,
+  ) {}
 
   /** Calls `fn` at the next grid point of `period` strictly after now; returns a canceller. */
   atNext(period: number, fn: () => void): () => void {
     const now = this.clock.now();
-    const due = (Math.floor(now / period) + 1) * period;
+    const due = (Math.floor((now - this.offsetMs) / period) + 1) * period + this.offsetMs;
     let slot = this.slots.get(due);
     if (!slot) {
       const calls = new Set<() => void>();

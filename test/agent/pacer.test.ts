@@ -48,3 +48,13 @@ test('stop cancels everything', async () => {
   await clock.advance(1_000);
   assert.equal(ran, false);
 });
+
+test('an offset shifts the whole grid', async () => {
+  const clock = new FakeClock(10_000);
+  const pacer = new Pacer(clock, 370);
+  const at: number[] = [];
+  pacer.atNext(1_000, () => at.push(clock.now()));
+  pacer.atNext(200, () => at.push(clock.now()));
+  await clock.advance(2_000);
+  assert.deepEqual(at, [10_170, 10_370]);
+});
