@@ -9,18 +9,10 @@ import { createInterface } from 'node:readline';
 import { spawnGroup, stopGroup } from './proc.js';
 import { CLI, type Kind } from './services.js';
 import { agentUnitEnvironment } from './unit-env.js';
+import type { AgentEvent } from '../../agent/events.js';
 
-export interface AgentEvent {
-  seq: number;
-  /** ISO time the agent stamped on the event */
-  at: string;
-  type: string;
-  service?: string;
-  from?: string;
-  to?: string;
-  reason: string;
-  data?: Record<string, unknown>;
-}
+/** An event line as the agent logs it (SPEC §6). */
+export type { AgentEvent };
 
 export interface AgentRun {
   child: ChildProcess;

@@ -3,12 +3,11 @@
  * benchmark runs the agent exactly as deploy/llm-health-agent.service does.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ROOT } from './report.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** deploy/llm-health-agent.service in the source tree (this file runs from dist/bench/lib) */
-export const AGENT_UNIT = resolve(here, '..', '..', '..', 'deploy', 'llm-health-agent.service');
+/** deploy/llm-health-agent.service in the source tree */
+export const AGENT_UNIT = join(ROOT, 'deploy', 'llm-health-agent.service');
 
 /**
  * `Environment=` assignments in unit-file syntax: space-separated `KEY=value` words, a word
@@ -29,6 +28,10 @@ export function unitEnvironment(unitText: string): Record<string, string> {
   return env;
 }
 
+let agentUnitEnv: Record<string, string> | undefined;
+
+/** The agent unit's environment, read once per process (every agent a benchmark spawns uses it). */
 export function agentUnitEnvironment(): Record<string, string> {
-  return unitEnvironment(readFileSync(AGENT_UNIT, 'utf8'));
+  agentUnitEnv ??= unitEnvironment(readFileSync(AGENT_UNIT, 'utf8'));
+  return { ...agentUnitEnv };
 }

@@ -5,6 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { CloseCode } from '../../shared/protocol/constants.js';
 import { agentSamples, event, events, hello } from './protocol-samples.js';
 import { TestAgent, getJson, startTestCoordinator, wsUrl } from './helpers.js';
+import { seededRandom } from '../../bench/lib/report.js';
 
 /**
  * 10,000 random and mutated frames against a live coordinator over a few concurrent
@@ -21,16 +22,6 @@ const GOOD_EVENTS = 300;
 const SEED = Number(process.env.FUZZ_SEED ?? 20260101);
 const DOCUMENTED = new Set<number>([CloseCode.InvalidFrame, CloseCode.UnknownType, CloseCode.UnsupportedVersion, CloseCode.ProtocolViolation, CloseCode.TooLarge, CloseCode.MessageTooBig]);
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class FrameGen {
   constructor(private readonly rnd: () => number) {}
@@ -195,9 +186,9 @@ test(`fuzz: ${TOTAL_FRAMES} random and mutated frames leave the coordinator heal
     })();
 
     const outcome: Outcome = { accepted: 0, closes: new Map() };
-    const rnd = prng(SEED);
+    const rnd = seededRandom(SEED);
     const perWorker = Math.ceil(TOTAL_FRAMES / WORKERS);
-    await Promise.all(Array.from({ length: WORKERS }, (_, w) => fuzzWorker(url, w, perWorker, new FrameGen(prng(Math.floor(rnd() * 2 ** 32))), outcome)));
+    await Promise.all(Array.from({ length: WORKERS }, (_, w) => fuzzWorker(url, w, perWorker, new FrameGen(seededRandom(Math.floor(rnd() * 2 ** 32))), outcome)));
     await goodRun;
 
     const processed = outcome.accepted + [...outcome.closes.values()].reduce((a, b) => a + b, 0);

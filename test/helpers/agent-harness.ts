@@ -8,22 +8,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createServiceSandbox, freePort, waitFor, type ServiceSandbox } from './service-manager.js';
+import type { AgentEvent } from '../../agent/events.js';
 
 export const CLI = new URL('../../cli/main.js', import.meta.url).pathname;
 export { freePort, waitFor };
 
-export interface LoggedEvent {
-  agentId: string;
-  bootId: string;
-  seq: number;
-  at: string;
-  type: string;
-  service?: string;
-  from?: string;
-  to?: string;
-  reason: string;
-  data?: Record<string, unknown>;
-}
+/** An event line as the agent logs it (SPEC §6). */
+export type LoggedEvent = AgentEvent;
 
 export interface AgentProcess {
   child: ChildProcess;
