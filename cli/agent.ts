@@ -4,6 +4,7 @@ import { releaseConfigAjv } from '../shared/config/load.js';
 import { createLogger } from '../shared/logger.js';
 import { systemClock } from '../shared/clock.js';
 import { version } from './version.js';
+import { collectGarbageNow } from './run.js';
 
 const HELP = `usage: llm-health agent -c agent.yaml
 
@@ -22,11 +23,14 @@ export async function agentMain(argv: string[]): Promise<number> {
   }
   if (!values.config) throw usageError(`agent: -c FILE is required\n${HELP}`);
   const config = loadAgentConfig(values.config);
+  // the config libraries and validators are garbage from here on: collected now, their
+  // memory is reused by what loads next instead of adding to the peak (bench/footprint)
   releaseConfigAjv();
+  await collectGarbageNow();
   const logger = createLogger({ name: 'llm-health-agent', level: config.log.level, file: config.log.file });
-  // loaded after the config is validated, so the prober's modules reuse the memory the
-  // validation left behind instead of adding to it (the agent's peak RSS, bench/footprint)
   const [{ startAgentProcess }, { startAgent }] = await Promise.all([import('../agent/main.js'), import('../agent/agent.js')]);
+  // module loading leaves garbage too; the first probe round reuses its pages
+  await collectGarbageNow();
   const running = await startAgentProcess(config, { clock: systemClock, logger, version, startAgent });
   return new Promise<number>((resolve) => {
     let stopping = false;

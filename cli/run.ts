@@ -49,6 +49,31 @@ export async function tuneForAgent(command: string | undefined): Promise<void> {
   for (const flag of AGENT_V8_FLAGS) setFlagsFromString(flag);
 }
 
+let fullGc: (() => void) | undefined;
+
+/**
+ * One full garbage collection, now. The agent daemon calls it twice while starting: after
+ * its config is loaded (ajv's compiled validators, the YAML tree, the unloaded libraries)
+ * and after its own modules are loaded. V8 would keep that garbage until its memory reducer
+ * runs, about 8 s after start, and the first probe round would take fresh pages on top of
+ * it; collected, the round reuses them. The agent's peak resident memory was that sum
+ * (bench/footprint: about 2.5 MB lower with both collections).
+ * `gc` is made available only inside a throwaway vm context (V8 installs it in contexts
+ * created while --expose-gc is set), never on the process's own global object.
+ */
+export async function collectGarbageNow(): Promise<void> {
+  if (!fullGc) {
+    const [{ setFlagsFromString }, { runInNewContext }] = await Promise.all([import('node:v8'), import('node:vm')]);
+    setFlagsFromString('--expose-gc');
+    try {
+      fullGc = runInNewContext('gc') as () => void;
+    } finally {
+      setFlagsFromString('--no-expose-gc');
+    }
+  }
+  fullGc();
+}
+
 export type CommandMain = (argv: string[]) => Promise<number>;
 export type CommandTable = Record<string, { summary: string; load: () => Promise<CommandMain> }>;
 
