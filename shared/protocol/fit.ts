@@ -1,6 +1,21 @@
-import { Limits } from './constants.js';
+import type { ValidateFunction } from 'ajv';
+import { Limits, PROTOCOL_VERSION } from './constants.js';
+import { describeAjvError } from './describe-error.js';
+import { validate as generatedEventsValidator } from './events-validator.generated.js';
 import type { Event } from './messages.js';
-import { eventProblem } from './parse.js';
+
+/**
+ * The coordinator's check of an `events` message, compiled ahead of time
+ * (scripts/gen-events-validator.mjs): an agent runs it on every event, and compiling it at run
+ * time would keep ajv resident in every agent for this one schema.
+ */
+const validateEvents = generatedEventsValidator as unknown as ValidateFunction;
+
+/** null when `event` would pass the coordinator's validation inside an `events` message. */
+export function eventProblem(event: unknown): string | null {
+  if (validateEvents({ type: 'events', v: PROTOCOL_VERSION, events: [event] })) return null;
+  return describeAjvError(validateEvents.errors?.[0]);
+}
 
 /**
  * Makes an event fit the wire limits before it is numbered and spooled. An event the

@@ -1,5 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { PROTOCOL_AJV_OPTIONS } from './ajv-options.js';
 import { CloseCode, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION } from './constants.js';
+import { describeAjvError } from './describe-error.js';
 import type { AgentMessage, CoordinatorMessage } from './messages.js';
 import { agentMessageSchemas, coordinatorMessageSchemas } from './schemas.js';
 
@@ -59,7 +61,7 @@ class ValidatorTable {
 
 let ajvInstance: Ajv | undefined;
 function protocolAjv(): Ajv {
-  return (ajvInstance ??= new Ajv({ strict: true, allErrors: false, useDefaults: false, allowUnionTypes: true, coerceTypes: false }));
+  return (ajvInstance ??= new Ajv(PROTOCOL_AJV_OPTIONS));
 }
 
 const validators = {
@@ -83,16 +85,7 @@ function frameText(frame: Frame): string {
   return utf8.decode(Buffer.concat(frame as Uint8Array[]));
 }
 
-/** Ajv's first error as `/events/0/seq must be integer`; property names are quoted and clipped. */
-export function describeAjvError(error: ErrorObject | undefined): string {
-  if (!error) return 'invalid message';
-  const where = error.instancePath || '/';
-  if (error.keyword === 'additionalProperties') {
-    const key = String((error.params as { additionalProperty?: unknown }).additionalProperty ?? '');
-    return `${where} has unknown key ${JSON.stringify(key.slice(0, 32))}`;
-  }
-  return `${where} ${error.message ?? 'is invalid'}`;
-}
+export { describeAjvError };
 
 function parseWith<T>(frame: Frame, table: ValidatorTable, options: ParseOptions): ParseResult<T> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_FRAME_BYTES;
@@ -164,9 +157,3 @@ export function encodeMessage(msg: AgentMessage | CoordinatorMessage): string {
   return JSON.stringify(msg);
 }
 
-/** null when `event` would pass the coordinator's validation inside an `events` message. */
-export function eventProblem(event: unknown): string | null {
-  const validate = validators.agent.get('events')!;
-  if (validate({ type: 'events', v: PROTOCOL_VERSION, events: [event] })) return null;
-  return describeAjvError(validate.errors?.[0]);
-}

@@ -39,7 +39,8 @@ test('only coordinator/store/ touches SQL', () => {
 
 test('the wire protocol depends on nothing but ajv and itself', () => {
   for (const file of sources('shared/protocol')) {
-    for (const spec of imports(file)) assert.ok(spec === 'ajv' || spec.startsWith('./'), `${file} imports ${spec}`);
+    // ajv's runtime helpers: what the ahead-of-time compiled validator calls
+    for (const spec of imports(file)) assert.ok(spec === 'ajv' || spec.startsWith('ajv/dist/runtime/') || spec.startsWith('./'), `${file} imports ${spec}`);
   }
 });
 

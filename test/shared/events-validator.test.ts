@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { eventProblem, fitEvent } from '../../shared/protocol/fit.js';
+import { checkAgentMessage } from '../../shared/protocol/parse.js';
+import { Limits, PROTOCOL_VERSION } from '../../shared/protocol/constants.js';
+import type { AgentMessage, Event } from '../../shared/protocol/messages.js';
+
+const GENERATOR = fileURLToPath(new URL('../../../scripts/gen-events-validator.mjs', import.meta.url));
+
+test('the committed events validator is what the generator makes from the current schema', async () => {
+  const { generateEventsValidator, GENERATED_FILE } = (await import(GENERATOR)) as { generateEventsValidator: () => Promise<string>; GENERATED_FILE: string };
+  const expected = await generateEventsValidator();
+  assert.ok(readFileSync(GENERATED_FILE, 'utf8') === expected, `${GENERATED_FILE} is stale: run npm run gen:validators`);
+});
+
+const base: Event = { agentId: 'gpu-01', bootId: 'b00t', seq: 1, at: '2026-11-28T10:00:00.000Z', type: 'state_changed', service: 'llama', from: 'healthy', to: 'down', reason: 'connect ECONNREFUSED', data: { attempts: 3 } };
+function nested(depth: number): unknown {
+  return depth === 0 ? 'leaf' : { a: nested(depth - 1) };
+}
+const samples: [string, unknown][] = [
+  ['valid', base],
+  ['no data', { ...base, data: undefined }],
+  ['unicode reason at the limit (astral characters count once)', { ...base, reason: '😀'.repeat(Limits.maxReasonLength) }],
+  ['reason one over the limit', { ...base, reason: 'x'.repeat(Limits.maxReasonLength + 1) }],
+  ['unknown event type', { ...base, type: 'exploded' }],
+  ['unknown key', { ...base, extra: 1 }],
+  ['bad state', { ...base, to: 'sleepy' }],
+  ['seq zero', { ...base, seq: 0 }],
+  ['seq not an integer', { ...base, seq: 1.5 }],
+  ['bad time', { ...base, at: 'yesterday' }],
+  ['agent id with a space', { ...base, agentId: 'gpu 01' }],
+  ['missing reason', { ...base, reason: undefined }],
+  ['data too deep', { ...base, data: { x: nested(Limits.maxDataDepth + 2) } }],
+  ['data string too long', { ...base, data: { log: 'y'.repeat(Limits.maxDataStringLength + 1) } }],
+  ['data with too many keys', { ...base, data: Object.fromEntries(Array.from({ length: Limits.maxDataKeys + 1 }, (_, i) => [`k${i}`, i])) }],
+  ['data list too long', { ...base, data: { list: Array.from({ length: Limits.maxDataItems + 1 }, (_, i) => i) } }],
+  ['not an object', 'event'],
+];
+
+test('the ahead-of-time validator agrees with the run-time one on valid and invalid events', () => {
+  for (const [label, raw] of samples) {
+    const event = JSON.parse(JSON.stringify(raw)) as unknown;
+    const runtime = checkAgentMessage({ type: 'events', v: PROTOCOL_VERSION, events: [event] } as unknown as AgentMessage);
+    const ahead = eventProblem(event);
+    assert.equal(ahead === null, runtime === null, `${label}: generated says ${ahead}, run time says ${runtime}`);
+    if (ahead !== null) assert.equal(`events: ${ahead}`, runtime, label);
+  }
+  assert.equal(eventProblem(base), null);
+  assert.match(eventProblem({ ...base, seq: 0 })!, /\/events\/0\/seq must be >= 1/);
+});
+
+test('fitEvent trims what the coordinator would refuse and keeps the event', () => {
+  const long = fitEvent({ ...base, reason: 'r'.repeat(5000), data: { log: 'z'.repeat(Limits.maxDataStringLength + 10) } });
+  assert.equal(long.reason.length, Limits.maxReasonLength);
+  assert.match(String((long.data as unknown as { trimmed: string }).trimmed), /data exceeded protocol limits/);
+  assert.equal(eventProblem(long), null);
+  assert.deepEqual(fitEvent(base), base);
+});
