@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Generates shared/protocol/events-validator.generated.ts: the `events` message validator
 // (SPEC §6) as plain code, compiled ahead of time by ajv's standalone mode from the same
-// schema and options shared/protocol/parse.ts compiles at run time.
+// schema and options shared/protocol/parse.ts compiles the other messages with at run time.
 //
 // Why: every agent event passes this check before it is logged or spooled
 // (shared/protocol/fit.ts). Compiled at run time, it kept ajv (its code generator and
@@ -25,10 +25,8 @@ export async function generateEventsValidator() {
   const { agentMessageSchemas } = await import(join(root, 'dist', 'shared', 'protocol', 'schemas.js'));
   const { PROTOCOL_AJV_OPTIONS } = await import(join(root, 'dist', 'shared', 'protocol', 'ajv-options.js'));
   const ajv = new Ajv({ ...PROTOCOL_AJV_OPTIONS, code: { source: true, esm: true, lines: true } });
-  let code = standalone(ajv, ajv.compile(agentMessageSchemas.events));
   // ajv emits a CommonJS require for its string-length helper even in ESM mode
-  const helper = 'require("ajv/dist/runtime/ucs2length").default';
-  if (code.includes(helper)) code = code.split(helper).join('ucs2length');
+  const code = standalone(ajv, ajv.compile(agentMessageSchemas.events)).replaceAll('require("ajv/dist/runtime/ucs2length").default', 'ucs2length');
   if (/\brequire\(/.test(code)) throw new Error('gen-events-validator: the generated code requires a module this script does not map; extend it');
   return [
     '// @ts-nocheck',

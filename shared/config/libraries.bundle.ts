@@ -12,7 +12,3 @@ export function configLibraries(): ConfigLibraries {
 }
 
 export function unloadConfigLibraries(): void {}
-
-export function configLibraryModules(): readonly string[] {
-  return [];
-}

@@ -1,20 +1,15 @@
-import type { ValidateFunction } from 'ajv';
 import { Limits, PROTOCOL_VERSION } from './constants.js';
 import { describeAjvError } from './describe-error.js';
-import { validate as generatedEventsValidator } from './events-validator.generated.js';
+import { validateEventsMessage } from './events-validator.js';
 import type { Event } from './messages.js';
 
 /**
- * The coordinator's check of an `events` message, compiled ahead of time
- * (scripts/gen-events-validator.mjs): an agent runs it on every event, and compiling it at run
- * time would keep ajv resident in every agent for this one schema.
+ * null when `event` would pass the coordinator's validation inside an `events` message.
+ * Uses the ahead-of-time validator directly, not parse.ts, which would load ajv.
  */
-const validateEvents = generatedEventsValidator as unknown as ValidateFunction;
-
-/** null when `event` would pass the coordinator's validation inside an `events` message. */
 export function eventProblem(event: unknown): string | null {
-  if (validateEvents({ type: 'events', v: PROTOCOL_VERSION, events: [event] })) return null;
-  return describeAjvError(validateEvents.errors?.[0]);
+  if (validateEventsMessage({ type: 'events', v: PROTOCOL_VERSION, events: [event] })) return null;
+  return describeAjvError(validateEventsMessage.errors?.[0]);
 }
 
 /**

@@ -2,4 +2,5 @@
 export * from './constants.js';
 export * from './messages.js';
 export * from './parse.js';
+export { describeAjvError } from './describe-error.js';
 export { eventSchema, agentMessageSchemas, coordinatorMessageSchemas, ISO_TIME_PATTERN } from './schemas.js';

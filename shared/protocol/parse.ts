@@ -1,7 +1,8 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { PROTOCOL_AJV_OPTIONS } from './ajv-options.js';
 import { CloseCode, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION } from './constants.js';
 import { describeAjvError } from './describe-error.js';
+import { validateEventsMessage } from './events-validator.js';
 import type { AgentMessage, CoordinatorMessage } from './messages.js';
 import { agentMessageSchemas, coordinatorMessageSchemas } from './schemas.js';
 
@@ -42,12 +43,18 @@ export function closeCodeFor(code: ParseFailureCode): CloseCode {
  * (a typo in a schema fails the first time it is used — the protocol tests use every one),
  * no defaults (the wire carries what was sent, nothing added), first error only (allErrors on
  * hostile input is wasted work). Lazy because the agent needs only a few of them and every
- * compiled schema costs resident memory on each GPU host. Validators are reused read-only;
- * the `errors` property ajv sets is read synchronously right after each call.
+ * compiled schema costs resident memory on each GPU host; `events`, the message every agent
+ * checks and the coordinator receives most, comes compiled ahead of time. Validators are
+ * reused read-only; the `errors` property ajv sets is read synchronously right after each call.
  */
 class ValidatorTable {
-  private readonly compiled = new Map<string, ValidateFunction>();
-  constructor(private readonly schemas: Readonly<Record<string, object>>) {}
+  private readonly compiled: Map<string, ValidateFunction>;
+  constructor(
+    private readonly schemas: Readonly<Record<string, object>>,
+    precompiled: Readonly<Record<string, ValidateFunction>> = {},
+  ) {
+    this.compiled = new Map(Object.entries(precompiled));
+  }
 
   get(type: string): ValidateFunction | undefined {
     let v = this.compiled.get(type);
@@ -65,7 +72,7 @@ function protocolAjv(): Ajv {
 }
 
 const validators = {
-  agent: new ValidatorTable(agentMessageSchemas),
+  agent: new ValidatorTable(agentMessageSchemas, { events: validateEventsMessage }),
   coordinator: new ValidatorTable(coordinatorMessageSchemas),
 };
 
@@ -84,8 +91,6 @@ function frameText(frame: Frame): string {
   if (frame instanceof ArrayBuffer || ArrayBuffer.isView(frame)) return utf8.decode(frame);
   return utf8.decode(Buffer.concat(frame as Uint8Array[]));
 }
-
-export { describeAjvError };
 
 function parseWith<T>(frame: Frame, table: ValidatorTable, options: ParseOptions): ParseResult<T> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_FRAME_BYTES;
