@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { createHarness, CLI, freePort, waitFor, type Harness, type AgentProcess, type LoggedEvent } from '../helpers/agent-harness.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -17,14 +18,15 @@ const TOKEN = 'agent-token-for-tests-0123456789';
 let h: Harness;
 let coordPort: number;
 let coordinator: ChildProcess | null = null;
+/** the coordinator's log lines (all of its boots), shown when a wait fails */
+const coordinatorLines: string[] = [];
 let coordFile: string;
 let proxy: TcpProxy;
-const agents: Record<string, { proc: AgentProcess; yaml: string; ports: Record<string, number>; logs: LoggedEvent[][] }> = {};
+const agents: Record<string, { proc: AgentProcess; yaml: string; ports: Record<string, number>; logs: LoggedEvent[][]; boots: AgentProcess[] }> = {};
 
 function startCoordinator(): ChildProcess {
-  const child = spawn(process.execPath, [CLI, 'coordinator', '-c', coordFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LLM_HEALTH_LOG_LEVEL: 'warn' } });
-  child.stdout!.resume();
-  child.stderr!.resume();
+  const child = spawn(process.execPath, [CLI, 'coordinator', '-c', coordFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LLM_HEALTH_LOG_LEVEL: 'info' } });
+  for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (line) => coordinatorLines.push(line));
   return child;
 }
 
@@ -64,10 +66,23 @@ services:
 `;
 }
 
+/** What a failed delivery wait shows: the missing events, the agent's and the coordinator's last words. */
+async function deliveryReport(id: string, emitted: LoggedEvent[]): Promise<string> {
+  const got = new Set((await stored(id).catch(() => [])).map((e) => `${e.bootId}:${e.seq}`));
+  const missing = emitted.filter((e) => !got.has(`${e.bootId}:${e.seq}`)).map((e) => `${e.bootId}:${e.seq} ${e.service ?? '-'} ${e.type} ${e.reason}`);
+  const tail = (lines: string[]) => lines.slice(-40).join('\n');
+  return [
+    `missing ${missing.length} of ${emitted.length}:\n${missing.slice(0, 40).join('\n')}`,
+    ...agents[id]!.boots.map((boot, i) => `--- ${id} agent boot ${i + 1} (last 40 lines) ---\n${tail(boot.lines)}`),
+    `--- coordinator (last 40 lines) ---\n${tail(coordinatorLines)}`,
+  ].join('\n');
+}
+
 async function startAgent(id: string): Promise<void> {
   const a = agents[id]!;
   a.proc = h.spawnAgent(a.yaml);
   a.logs.push(a.proc.events);
+  a.boots.push(a.proc);
 }
 
 before(async () => {
@@ -86,7 +101,7 @@ before(async () => {
     await h.start(`${id}-llama.service`);
     await h.start(`${id}-qwen.service`);
     const wsPort = id === 'gpu-c' ? proxy.port : coordPort;
-    agents[id] = { proc: null as unknown as AgentProcess, yaml: agentYamlFor(id, wsPort, ports, join(h.dir, `spool-${id}`)), ports, logs: [] };
+    agents[id] = { proc: null as unknown as AgentProcess, yaml: agentYamlFor(id, wsPort, ports, join(h.dir, `spool-${id}`)), ports, logs: [], boots: [] };
   }
   for (const id of Object.keys(agents)) await startAgent(id);
 });
@@ -124,9 +139,12 @@ test('coordinator SIGKILLed for 30 s while servers fail; an agent SIGKILLed with
   await new Promise((r) => coordinator!.once('exit', r));
   const outageEnds = Date.now() + 30_000;
   // failures and restarts while the coordinator is gone
+  const killedAt = Date.now();
   for (const id of ['gpu-a', 'gpu-b']) process.kill(h.sandbox.mainPid(`${id}-llama.service`), 'SIGKILL');
-  await agents['gpu-a']!.proc.waitEvent((e) => e.type === 'restart_succeeded', 15_000, 'gpu-a restart during outage');
-  await agents['gpu-b']!.proc.waitEvent((e) => e.type === 'restart_succeeded', 15_000, 'gpu-b restart during outage');
+  // this restart, not test 1's restart of gpu-b's qwen-vl
+  const restartedNow = (e: LoggedEvent) => e.type === 'restart_succeeded' && e.service === 'llama-vision' && Date.parse(e.at) >= killedAt;
+  await agents['gpu-a']!.proc.waitEvent(restartedNow, 15_000, 'gpu-a restart during outage');
+  await agents['gpu-b']!.proc.waitEvent(restartedNow, 15_000, 'gpu-b restart during outage');
   // gpu-b's agent dies with those events unacknowledged in its spool, and comes back
   const firstBoot = agents['gpu-b']!.proc;
   await firstBoot.stop('SIGKILL');
@@ -138,7 +156,9 @@ test('coordinator SIGKILLed for 30 s while servers fail; an agent SIGKILLed with
   await waitFor(async () => (await fetch(`http://127.0.0.1:${coordPort}/healthz`).catch(() => null))?.ok, 10_000, 'coordinator back');
   for (const id of ['gpu-a', 'gpu-b']) {
     const emitted = agents[id]!.logs.flat();
-    await waitFor(async () => (await stored(id)).length >= emitted.length, 20_000, `${id} events delivered`);
+    await waitFor(async () => (await stored(id)).length >= emitted.length, 20_000, `${id} events delivered`).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${await deliveryReport(id, emitted)}`);
+    });
     const got = await stored(id);
     const key = (e: { bootId: string; seq: number }) => `${e.bootId}:${e.seq}`;
     assert.equal(new Set(got.map(key)).size, got.length, `${id}: no duplicate`);
@@ -149,7 +169,7 @@ test('coordinator SIGKILLed for 30 s while servers fail; an agent SIGKILLed with
     }
   }
   assert.equal(agents['gpu-b']!.logs.length, 2, 'gpu-b had two boots');
-  assert.ok(agents['gpu-b']!.logs[0]!.some((e) => e.type === 'restart_started'), 'the killed boot had restart events to deliver');
+  assert.ok(agents['gpu-b']!.logs[0]!.some((e) => e.type === 'restart_started' && e.service === 'llama-vision' && Date.parse(e.at) >= killedAt), 'the killed boot had restart events to deliver');
 });
 
 test('network cut: local recovery goes on, the agent shows offline and comes back, events arrive in order', async () => {
