@@ -149,8 +149,9 @@ test('coordinator SIGKILLed for 30 s while servers fail; an agent SIGKILLed with
   const firstBoot = agents['gpu-b']!.proc;
   await firstBoot.stop('SIGKILL');
   await startAgent('gpu-b');
+  const qwenKilledAt = Date.now();
   process.kill(h.sandbox.mainPid('gpu-a-qwen.service'), 'SIGKILL');
-  await agents['gpu-a']!.proc.waitEvent((e) => e.type === 'restart_succeeded' && e.service === 'qwen-vl', 15_000, 'gpu-a qwen restart');
+  await agents['gpu-a']!.proc.waitEvent((e) => e.type === 'restart_succeeded' && e.service === 'qwen-vl' && Date.parse(e.at) >= qwenKilledAt, 15_000, 'gpu-a qwen restart');
   await new Promise((r) => setTimeout(r, Math.max(0, outageEnds - Date.now())));
   coordinator = startCoordinator();
   await waitFor(async () => (await fetch(`http://127.0.0.1:${coordPort}/healthz`).catch(() => null))?.ok, 10_000, 'coordinator back');
