@@ -69,7 +69,14 @@ export class EventLog {
     const event = fitEvent({ agentId: this.agentId, bootId: this.bootId, seq: ++this.seq, at: new Date(this.clock.now()).toISOString(), ...input } as AgentEvent & WireEvent) as AgentEvent;
     // Sinks first: the link's spool is what the coordinator's copy depends on, and an agent
     // killed between the two writes must not leave an event that was logged but never spooled.
-    for (const sink of this.sinks) sink.accept(event);
+    for (const sink of this.sinks) {
+      try {
+        sink.accept(event);
+      } catch (err) {
+        // a sink's trouble must not stop the caller (a probe round, a restart) nor the log line
+        this.logger.error({ err: (err as Error)?.message, seq: event.seq }, 'an event sink failed');
+      }
+    }
     // One JSON log line per event: the agent's own durable record, also in standalone mode.
     const level = input.type === 'restart_failed' || input.type === 'gave_up' || input.type === 'gap' ? 'warn' : 'info';
     this.logger[level]({ event }, `${input.service ? `${input.service}: ` : ''}${describeEvent(event)}`);

@@ -64,6 +64,7 @@ export class CoordinatorLink implements EventSink {
       maxBytes: opts.config.spoolMaxBytes,
       fsync: opts.config.fsync,
       onDrop: (lost) => this.reportGap(lost),
+      onDiskError: (err) => this.reportDiskError(err),
     });
     if (this.spool.size > 0) opts.logger.info({ pending: this.spool.size }, 'spool holds unacknowledged events from before; they will be replayed');
   }
@@ -108,6 +109,16 @@ export class CoordinatorLink implements EventSink {
       });
     } else ws?.terminate();
     this.spool.close();
+  }
+
+  private reportDiskError(err: NodeJS.ErrnoException | null): void {
+    const { logger, config } = this.opts;
+    if (err) {
+      logger.error(
+        { dir: config.spoolDir, code: err.code, err: err.message, pending: this.spool?.size },
+        `spool: cannot write to ${config.spoolDir} (${err.code ?? err.message}); events are kept in memory and still sent, but an agent restart before the disk recovers loses the unacknowledged ones`,
+      );
+    } else logger.warn({ dir: config.spoolDir, pending: this.spool.size }, `spool: ${config.spoolDir} accepts writes again; every pending event is on disk`);
   }
 
   private reportGap(lost: LostRange[]): void {

@@ -19,6 +19,12 @@ import type { Event } from '../../shared/protocol/messages.js';
  * `onDrop`, so the caller can emit a `gap` event saying which sequence numbers were lost.
  * Dropped events are always the oldest unacknowledged ones, i.e. those right above the
  * coordinator's watermark.
+ *
+ * A disk that refuses writes (full, read-only, I/O error) never throws out of the spool: the
+ * agent must go on probing and restarting. Pending events live in memory as well, so they are
+ * still sent and acknowledged; only an agent restart before the disk recovers would lose
+ * them. `onDiskError` hears of the first failure (and of the recovery, with null); every
+ * `retryMs` the spool tries to write its whole state again.
  */
 export interface SpoolOptions {
   dir: string;
@@ -27,7 +33,25 @@ export interface SpoolOptions {
   batchMs?: number;
   /** called synchronously after events were dropped to stay within maxBytes */
   onDrop?: (lost: LostRange[]) => void;
+  /** the disk refused a write (the error), or accepts writes again (null) */
+  onDiskError?: (err: NodeJS.ErrnoException | null) => void;
+  /** while the disk refuses writes, how often to try again (default 5000 ms) */
+  retryMs?: number;
+  /** file operations, replaceable in tests to simulate a failing disk */
+  fs?: SpoolFs;
 }
+
+export interface SpoolFs {
+  writeSync(fd: number, data: string): number;
+  writeFileSync(file: string, data: string, options: { mode: number }): void;
+  fsyncSync(fd: number): void;
+}
+
+const realFs: SpoolFs = {
+  writeSync: (fd, data) => writeSync(fd, data),
+  writeFileSync: (file, data, options) => writeFileSync(file, data, options),
+  fsyncSync: (fd) => fsyncSync(fd),
+};
 
 export interface LostRange {
   bootId: string;
@@ -42,6 +66,8 @@ interface Pending {
 }
 
 const SEGMENT_RE = /^seg-(\d+)\.jsonl$/;
+/** While the disk refuses writes, how often the whole state is written again. */
+const DISK_RETRY_MS = 5_000;
 /** Start a new segment past this size, so acknowledged data can be deleted file by file. */
 const SEGMENT_ROLL_BYTES = 4 * 1024 * 1024;
 
@@ -55,10 +81,19 @@ export class Spool {
   private dirty = false;
   private lastBoot: string | null = null;
   private syncTimer: NodeJS.Timeout | null = null;
+  /** the last disk error while the disk refuses writes; null while the files match memory */
+  private diskError: NodeJS.ErrnoException | null = null;
+  private lastRetryAt = 0;
+  /** retries while the disk refuses writes, also when no event comes to trigger one */
+  private retryTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private readonly fs: SpoolFs;
   /** events dropped to honour maxBytes since the spool was opened */
   droppedTotal = 0;
 
-  private constructor(private readonly opts: SpoolOptions) {}
+  private constructor(private readonly opts: SpoolOptions) {
+    this.fs = opts.fs ?? realFs;
+  }
 
   static open(opts: SpoolOptions): Spool {
     const spool = new Spool(opts);
@@ -83,16 +118,28 @@ export class Spool {
     return this.acked[bootId] ?? 0;
   }
 
+  /** Whether the files on disk hold every pending event (false while the disk refuses writes). */
+  get onDisk(): boolean {
+    return this.diskError === null;
+  }
+
   append(event: Event): void {
     this.lastBoot = event.bootId;
     const line = `${JSON.stringify(event)}\n`;
     const bytes = Buffer.byteLength(line);
-    if (this.fd === null || this.segmentBytes + bytes > SEGMENT_ROLL_BYTES) this.roll();
-    writeSync(this.fd!, line);
-    this.segmentBytes += bytes;
+    // memory first: whatever the disk does, the event is sent
     this.pending.push({ event, bytes });
     this.pendingBytes += bytes;
-    this.synced();
+    if (this.diskError) this.retryDisk();
+    else
+      this.onDiskOp(() => {
+        if (this.fd === null || this.segmentBytes + bytes > SEGMENT_ROLL_BYTES) this.roll();
+        const written = this.fs.writeSync(this.fd!, line);
+        // a file system running out of space may take part of a line before it says ENOSPC
+        if (written !== bytes) throw Object.assign(new Error(`short write: ${written} of ${bytes} bytes`), { code: 'ENOSPC' });
+        this.segmentBytes += bytes;
+        this.synced();
+      });
     if (this.pendingBytes > this.opts.maxBytes) this.dropOldest();
   }
 
@@ -109,18 +156,81 @@ export class Spool {
     }
     this.pending = keep;
     this.pendingBytes = bytes;
-    this.writeAcked();
-    if (this.pending.length === 0) this.compact();
+    if (this.diskError) return this.retryDisk();
+    this.onDiskOp(() => {
+      this.writeAcked();
+      if (this.pending.length === 0) this.compact();
+    });
   }
 
   close(): void {
+    this.closed = true;
     if (this.syncTimer) clearTimeout(this.syncTimer);
     this.syncTimer = null;
+    this.stopRetrying();
     if (this.fd !== null) {
-      if (this.dirty && this.opts.fsync !== 'never') fsyncSync(this.fd);
-      closeSync(this.fd);
+      const fd = this.fd;
       this.fd = null;
+      this.onDiskOp(() => {
+        try {
+          if (this.dirty && this.opts.fsync !== 'never') this.fs.fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+      });
     }
+  }
+
+  /**
+   * Runs a disk operation; a failure puts the spool in its disk-error state (reported once)
+   * instead of throwing, with the current segment closed so the next write starts clean.
+   */
+  private onDiskOp(op: () => void): boolean {
+    try {
+      op();
+      return true;
+    } catch (err) {
+      this.closeQuietly();
+      const first = this.diskError === null;
+      this.diskError = err as NodeJS.ErrnoException;
+      this.lastRetryAt = Date.now();
+      if (first && !this.closed) {
+        this.opts.onDiskError?.(this.diskError);
+        this.retryTimer = setInterval(() => this.retryDisk(true), Math.max(50, this.opts.retryMs ?? DISK_RETRY_MS));
+        this.retryTimer.unref();
+      }
+      return false;
+    }
+  }
+
+  private stopRetrying(): void {
+    if (this.retryTimer) clearInterval(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  /** While the disk refuses writes: at most every retryMs (the timer's tick always), write the whole state again. */
+  private retryDisk(due = false): void {
+    if (this.closed || !this.diskError || (!due && Date.now() - this.lastRetryAt < (this.opts.retryMs ?? DISK_RETRY_MS))) return;
+    this.lastRetryAt = Date.now();
+    const ok = this.onDiskOp(() => {
+      this.writeAcked();
+      this.compact();
+    });
+    if (ok) {
+      this.diskError = null;
+      this.stopRetrying();
+      this.opts.onDiskError?.(null);
+    }
+  }
+
+  private closeQuietly(): void {
+    if (this.fd === null) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      /* already gone */
+    }
+    this.fd = null;
   }
 
   private load(): void {
@@ -149,7 +259,8 @@ export class Spool {
     }
     this.segment = segments.length ? segments[segments.length - 1]! : 0;
     // rewrite what is still pending into one fresh segment: old files (and torn lines) go
-    this.compact();
+    // (on a full disk the old files stay as they are: they still hold these events)
+    this.onDiskOp(() => this.compact());
     if (this.pendingBytes > this.opts.maxBytes) this.dropOldest();
   }
 
@@ -163,8 +274,13 @@ export class Spool {
 
   private roll(): void {
     if (this.fd !== null) {
-      if (this.opts.fsync !== 'never') fsyncSync(this.fd);
-      closeSync(this.fd);
+      const fd = this.fd;
+      this.fd = null; // never write to a closed descriptor (its number may be reused)
+      try {
+        if (this.opts.fsync !== 'never') this.fs.fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
     }
     this.segment += 1;
     this.fd = openSync(join(this.opts.dir, `seg-${this.segment}.jsonl`), 'a', 0o600);
@@ -182,11 +298,19 @@ export class Spool {
     const file = join(this.opts.dir, `seg-${this.segment}.jsonl`);
     const tmp = `${file}.tmp`;
     const body = this.pending.map((p) => `${JSON.stringify(p.event)}\n`).join('');
-    writeFileSync(tmp, body, { mode: 0o600 });
-    if (this.opts.fsync !== 'never') {
-      const fd = openSync(tmp, 'r');
-      fsyncSync(fd);
-      closeSync(fd);
+    try {
+      this.fs.writeFileSync(tmp, body, { mode: 0o600 });
+      if (this.opts.fsync !== 'never') {
+        const fd = openSync(tmp, 'r');
+        try {
+          this.fs.fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+      }
+    } catch (err) {
+      rmSync(tmp, { force: true }); // a half-written copy would only take the space the retry needs
+      throw err;
     }
     renameSync(tmp, file);
     for (const n of old) rmSync(join(this.opts.dir, `seg-${n}.jsonl`), { force: true });
@@ -210,7 +334,8 @@ export class Spool {
     }
     const ranges = [...lost.values()];
     this.droppedTotal += ranges.reduce((n, r) => n + r.count, 0);
-    this.compact();
+    if (this.diskError) this.retryDisk();
+    else this.onDiskOp(() => this.compact());
     this.opts.onDrop?.(ranges);
   }
 
@@ -221,13 +346,18 @@ export class Spool {
     const live = new Set(this.pending.map((p) => p.event.bootId));
     if (this.lastBoot) live.add(this.lastBoot);
     for (const boot of Object.keys(this.acked)) if (!live.has(boot)) delete this.acked[boot];
-    writeFileSync(`${file}.tmp`, JSON.stringify(this.acked), { mode: 0o600 });
+    try {
+      this.fs.writeFileSync(`${file}.tmp`, JSON.stringify(this.acked), { mode: 0o600 });
+    } catch (err) {
+      rmSync(`${file}.tmp`, { force: true });
+      throw err;
+    }
     renameSync(`${file}.tmp`, file);
   }
 
   private synced(): void {
     if (this.opts.fsync === 'always') {
-      fsyncSync(this.fd!);
+      this.fs.fsyncSync(this.fd!);
       return;
     }
     if (this.opts.fsync === 'never') return;
@@ -235,9 +365,8 @@ export class Spool {
     if (this.syncTimer) return;
     this.syncTimer = setTimeout(() => {
       this.syncTimer = null;
-      if (this.fd !== null && this.dirty) {
-        fsyncSync(this.fd);
-        this.dirty = false;
+      if (this.fd !== null && this.dirty && !this.diskError) {
+        if (this.onDiskOp(() => this.fs.fsyncSync(this.fd!))) this.dirty = false;
       }
     }, this.opts.batchMs ?? 200);
     this.syncTimer.unref();

@@ -27,3 +27,26 @@ test('every event reaches the sinks (the spool) before its log line, numbered 1,
   assert.deepEqual(order, ['sink 1', 'log 1', 'sink 2', 'log 2', 'sink 3', 'log 3']);
   assert.equal(log.lastSeq, 3);
 });
+
+test('a sink that throws stops neither the caller, the log line, nor the other sinks', () => {
+  const lines: { msg: string; event?: AgentEvent }[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(JSON.parse(chunk.toString()) as { msg: string; event?: AgentEvent });
+      done();
+    },
+  });
+  const log = new EventLog('host-1', new FakeClock(0), createLogger({ level: 'info', destination }), { bootId: 'boot-1' });
+  const seen: number[] = [];
+  log.addSink({
+    accept: () => {
+      throw new Error('EIO: i/o error, write');
+    },
+  });
+  log.addSink({ accept: (e) => seen.push(e.seq) });
+  const event = log.emit({ type: 'agent_started', reason: 'up' });
+  assert.equal(event.seq, 1);
+  assert.deepEqual(seen, [1]);
+  assert.ok(lines.some((l) => l.msg === 'an event sink failed'));
+  assert.ok(lines.some((l) => l.event?.seq === 1), 'the event is still logged');
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, fsyncSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Spool, type LostRange } from '../../agent/link/spool.js';
@@ -72,4 +72,125 @@ test('the bound drops the oldest events and reports exactly which sequence numbe
   // the files on disk were compacted to the bound too
   const onDisk = readdirSync(d).filter((f) => f.startsWith('seg-')).reduce((n, f) => n + readFileSync(join(d, f)).length, 0);
   assert.ok(onDisk <= 65536, `spool files hold ${onDisk} bytes`);
+});
+
+/** A disk that can be switched to refuse writes (ENOSPC), and counts the attempts. */
+function flakyDisk() {
+  const real = { writeSync, writeFileSync, fsyncSync };
+  const disk = {
+    full: false,
+    /** bytes a write may still take before ENOSPC (a short write), when set */
+    room: Infinity,
+    attempts: 0,
+    fs: {
+      writeSync(fd: number, data: string): number {
+        disk.attempts++;
+        if (disk.full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        if (Buffer.byteLength(data) > disk.room) return real.writeSync(fd, Buffer.from(data).subarray(0, disk.room));
+        return real.writeSync(fd, data);
+      },
+      writeFileSync(file: string, data: string, options: { mode: number }): void {
+        disk.attempts++;
+        if (disk.full) {
+          real.writeFileSync(file, data.slice(0, 10), options); // a half-written file, as a full disk leaves it
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        }
+        real.writeFileSync(file, data, options);
+      },
+      fsyncSync: (fd: number) => real.fsyncSync(fd),
+    },
+  };
+  return disk;
+}
+
+test('a disk that refuses writes: nothing throws, events stay pending in memory, one report; once it recovers the files hold them all', () => {
+  const d = dir();
+  const disk = flakyDisk();
+  const reports: (string | null)[] = [];
+  const s = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'always', fs: disk.fs, retryMs: 0, onDiskError: (e) => reports.push(e ? e.code ?? '?' : null) });
+  s.append(ev('b', 1));
+  s.append(ev('b', 2));
+  disk.full = true;
+  for (let i = 3; i <= 5; i++) s.append(ev('b', i));
+  s.ack('b', 1);
+  assert.deepEqual(reports, ['ENOSPC'], 'reported once, not per event');
+  assert.equal(s.onDisk, false);
+  assert.deepEqual(s.events().map((e) => e.seq), [2, 3, 4, 5], 'still sent from memory');
+  assert.deepEqual(readdirSync(d).filter((f) => f.endsWith('.tmp')), [], 'no half-written copy left behind');
+  disk.full = false;
+  s.append(ev('b', 6));
+  assert.deepEqual(reports, ['ENOSPC', null], 'recovery reported');
+  assert.equal(s.onDisk, true);
+  s.close();
+  const again = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'always' });
+  assert.deepEqual(again.events().map((e) => e.seq), [2, 3, 4, 5, 6], 'on disk after the recovery, ack included');
+  again.close();
+});
+
+test('a short write (the disk filling up mid-line) counts as a failure; the torn line is never replayed', () => {
+  const d = dir();
+  const disk = flakyDisk();
+  const reports: (string | null)[] = [];
+  const s = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never', fs: disk.fs, retryMs: 60_000, onDiskError: (e) => reports.push(e ? e.code ?? '?' : null) });
+  s.append(ev('b', 1));
+  disk.room = 20;
+  s.append(ev('b', 2));
+  assert.deepEqual(reports, ['ENOSPC']);
+  assert.deepEqual(s.events().map((e) => e.seq), [1, 2]);
+  // the agent dies now: what the disk holds replays, the torn line does not
+  const after = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never' });
+  assert.deepEqual(after.events().map((e) => e.seq), [1]);
+  after.close();
+  s.close();
+});
+
+test('while the disk refuses writes, the whole state is written again at most every retryMs', () => {
+  const d = dir();
+  const disk = flakyDisk();
+  const s = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never', fs: disk.fs, retryMs: 60_000 });
+  disk.full = true;
+  s.append(ev('b', 1));
+  const afterFirst = disk.attempts;
+  for (let i = 2; i <= 50; i++) s.append(ev('b', i));
+  s.ack('b', 10);
+  assert.equal(disk.attempts, afterFirst, 'no retry within retryMs');
+  assert.equal(s.size, 40);
+  s.close();
+});
+
+test('opening on a full disk: the old files are kept and replayed, and the spool keeps working in memory', () => {
+  const d = dir();
+  const first = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never' });
+  first.append(ev('old', 1));
+  first.append(ev('old', 2));
+  first.close();
+  const disk = flakyDisk();
+  disk.full = true;
+  const reports: (string | null)[] = [];
+  const s = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never', fs: disk.fs, retryMs: 0, onDiskError: (e) => reports.push(e ? e.code ?? '?' : null) });
+  assert.deepEqual(reports, ['ENOSPC']);
+  assert.deepEqual(s.events().map((e) => `${e.bootId}:${e.seq}`), ['old:1', 'old:2']);
+  s.append(ev('new', 1));
+  s.close();
+  const again = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never' });
+  assert.deepEqual(again.events().map((e) => `${e.bootId}:${e.seq}`), ['old:1', 'old:2'], 'the files from before the failure are intact');
+  again.close();
+});
+
+test('a quiet agent: the retry timer writes the spool again without a new event', async () => {
+  const d = dir();
+  const disk = flakyDisk();
+  const reports: (string | null)[] = [];
+  const s = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never', fs: disk.fs, retryMs: 50, onDiskError: (e) => reports.push(e ? e.code ?? '?' : null) });
+  disk.full = true;
+  s.append(ev('b', 1));
+  s.append(ev('b', 2));
+  disk.full = false;
+  const deadline = Date.now() + 5_000;
+  while (!s.onDisk && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(reports, ['ENOSPC', null]);
+  s.close();
+  const again = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never' });
+  assert.deepEqual(again.events().map((e) => e.seq), [1, 2]);
+  again.close();
 });

@@ -9,13 +9,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { createHarness, waitFor, type Harness } from '../helpers/agent-harness.js';
-import { startCoordinator, type RunningCoordinator } from '../../coordinator/main.js';
-import { parseCoordinatorConfig } from '../../shared/config/coordinator-config.js';
-import { silentLogger } from '../../shared/logger.js';
+import type { RunningCoordinator } from '../../coordinator/main.js';
+import { startTestCoordinator } from '../helpers/coordinator.js';
 
 const id = randomBytes(3).toString('hex');
 const NS = `llmh-${id}`;
@@ -52,11 +49,7 @@ before(async () => {
   ip('netns', 'exec', NS, 'ip', 'addr', 'add', `${NS_IP}/30`, 'dev', NS_IF);
   ip('netns', 'exec', NS, 'ip', 'link', 'set', NS_IF, 'up');
   ip('netns', 'exec', NS, 'ip', 'link', 'set', 'lo', 'up');
-  const dir = mkdtempSync(join(tmpdir(), 'llmh-netns-'));
-  const file = join(dir, 'c.yaml');
-  const text = `listen: ${HOST_IP}:0\ndataDir: ./data\nauth:\n  agentTokens: ['${TOKEN}']\nfleet: { agentLostAfter: 3s, heartbeatInterval: 1s }\n`;
-  writeFileSync(file, text);
-  coordinator = await startCoordinator(parseCoordinatorConfig(file, text), { logger: silentLogger() });
+  coordinator = await startTestCoordinator({ host: HOST_IP, agentToken: TOKEN });
   h = createHarness();
 });
 

@@ -1,0 +1,106 @@
+/**
+ * The agent's spool on a disk that is full (a real tmpfs, filled up, in a private mount
+ * namespace of the agent's own): the agent keeps probing and restarting, its events still
+ * reach the coordinator from memory, it says once what is wrong, and it writes the spool
+ * again once the disk has room. Needs root and util-linux's unshare; skips cleanly otherwise.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createHarness, freePort, waitFor, type Harness, type LoggedEvent } from '../helpers/agent-harness.js';
+import type { RunningCoordinator } from '../../coordinator/main.js';
+import { startTestCoordinator } from '../helpers/coordinator.js';
+
+const TOKEN = 'disk-full-agent-token-0123456789';
+/** tmpfs size; the fill file takes all of it */
+const DISK_BYTES = 16 * 1024;
+/** the spool's default retry interval while the disk refuses writes (agent/link/spool.ts) */
+const SPOOL_RETRY_MS = 5_000;
+
+/** mounts a full tmpfs on $0 in a new mount namespace, then runs the rest of the argv there */
+const MOUNT_FULL_DISK = `mount -t tmpfs -o size=${DISK_BYTES} tmpfs "$0" && { head -c ${DISK_BYTES} /dev/zero > "$0/fill" || true; } && exec "$@"`;
+
+function canRun(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root to mount a tmpfs';
+  const dir = mkdtempSync(join(tmpdir(), 'llmh-unshare-probe-'));
+  const probe = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', MOUNT_FULL_DISK, dir, 'true']);
+  rmSync(dir, { recursive: true, force: true });
+  if (probe.error) return `needs unshare (util-linux): ${probe.error.message}`;
+  if (probe.status !== 0) return `cannot mount a tmpfs in a private mount namespace here: ${probe.stderr.toString().trim()}`;
+  return null;
+}
+const skip = canRun();
+
+let h: Harness;
+let coordinator: RunningCoordinator;
+
+before(async () => {
+  if (skip) return;
+  coordinator = await startTestCoordinator({ host: '127.0.0.1', agentToken: TOKEN });
+  h = createHarness();
+});
+
+after(async () => {
+  if (skip) return;
+  await h?.cleanup();
+  await coordinator?.close();
+});
+
+test('spool on a full disk: local restarts go on, events reach the coordinator from memory, one clear error; the spool is written again once there is room', { skip: skip ?? false }, async () => {
+  const port = await freePort();
+  h.emulatorUnit('df-llama.service', { kind: 'llamacpp', port });
+  await h.start('df-llama.service');
+  const spoolDir = join(h.dir, 'spool');
+  mkdirSync(spoolDir);
+  const agent = h.spawnAgent(
+    `agent: { id: df-agent }
+coordinator: { url: 'ws://127.0.0.1:${coordinator.port}/agent', token: '${TOKEN}', spoolDir: '${spoolDir}', heartbeat: 1s, reconnectMax: 1s }
+defaults: { interval: 1s, timeout: 1s, retries: 3, retryDelay: 500ms, startupGrace: 10s }
+gpu: { enabled: false }
+restart: { backoff: 200ms }
+services:
+  - { name: llama, kind: llamacpp, url: 'http://127.0.0.1:${port}', unit: df-llama.service }
+`,
+    {},
+    ['unshare', '-m', '--propagation', 'private', 'sh', '-c', MOUNT_FULL_DISK, spoolDir],
+  );
+  const logLines = (pattern: RegExp) => agent.lines.filter((l) => pattern.test(l));
+  await agent.waitEvent((e) => e.service === 'llama' && e.to === 'healthy', 15_000, 'healthy');
+  await waitFor(() => logLines(/spool: cannot write/).length > 0, 5_000, 'the spool error in the log');
+  const [errorLine] = logLines(/spool: cannot write/);
+  const rec = JSON.parse(errorLine!) as { level: number; code: string; msg: string };
+  assert.equal(rec.level, 50, 'logged as an error');
+  assert.equal(rec.code, 'ENOSPC');
+  assert.match(rec.msg, /kept in memory/);
+
+  const storedSeqs = async () => (await coordinator.store.listEvents({ host: 'df-agent', limit: 1000 })).filter((e) => e.bootId === agent.events[0]!.bootId).map((e) => e.seq);
+  const delivered = (e: LoggedEvent) => async () => (await storedSeqs()).includes(e.seq);
+
+  // a crash on the full disk: restarted as always, and the events arrive
+  let killedAt = Date.now();
+  process.kill(h.sandbox.mainPid('df-llama.service'), 'SIGKILL');
+  const restarted = await agent.waitEvent((e) => e.type === 'restart_succeeded' && Date.parse(e.at) >= killedAt, 15_000, 'restart on the full disk');
+  await waitFor(delivered(restarted), 10_000, 'the restart event delivered from memory');
+  assert.equal(logLines(/spool: cannot write/).length, 1, 'said once, not once per event');
+
+  // room again (the agent's own view of its mount): the next event after the retry interval
+  // writes the spool again
+  rmSync(`/proc/${agent.child.pid}/root${spoolDir}/fill`);
+  await sleep(SPOOL_RETRY_MS + 200);
+  killedAt = Date.now();
+  process.kill(h.sandbox.mainPid('df-llama.service'), 'SIGKILL');
+  const again = await agent.waitEvent((e) => e.type === 'restart_succeeded' && Date.parse(e.at) >= killedAt, 15_000, 'restart after the disk recovered');
+  await waitFor(() => logLines(/spool: .* accepts writes again/).length > 0, 5_000, 'the recovery in the log');
+  await waitFor(delivered(again), 10_000, 'delivered after the recovery');
+
+  assert.equal(agent.child.exitCode, null, 'the agent is still running');
+  const seqs = await storedSeqs();
+  assert.deepEqual(seqs, seqs.map((_, i) => i + 1), 'every event, in order, no gap');
+  assert.deepEqual(new Set(agent.events.map((e) => e.seq)).size, agent.events.length);
+  assert.ok(agent.events.every((e) => seqs.includes(e.seq)), 'every event the agent logged is stored');
+  await agent.stop();
+});
