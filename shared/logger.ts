@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pino, { type Logger, type LoggerOptions } from 'pino';
+import { GuardedDestination, type FileDestination } from './log-destination.js';
 
 export type { Logger } from 'pino';
 
@@ -30,9 +31,18 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
   };
   const out = settings.destination ?? pino.destination({ dest: 1, sync: true });
   if (!settings.file) return pino(options, out);
-  mkdirSync(dirname(settings.file), { recursive: true });
-  const file = pino.destination({ dest: settings.file, sync: true, mkdir: true });
-  return pino(options, pino.multistream([{ stream: out }, { stream: file }]));
+  const path = settings.file;
+  mkdirSync(dirname(path), { recursive: true });
+  // reported through the logger itself, after the write that failed has returned: the line
+  // reaches stdout, and the failing file counts it as dropped
+  const report = (err: NodeJS.ErrnoException | null, dropped: number) =>
+    setImmediate(() => {
+      if (err) logger.error({ file: path, code: err.code, err: err.message }, `cannot write the log file ${path} (${err.code ?? err.message}): its lines are dropped (stdout still has them); trying again every 5 s`);
+      else logger.warn({ file: path, dropped }, `the log file ${path} takes lines again; ${dropped} line(s) were dropped meanwhile`);
+    }).unref();
+  const file = new GuardedDestination({ open: () => pino.destination({ dest: path, sync: true, mkdir: true }) as unknown as FileDestination, onTrouble: report });
+  const logger = pino(options, pino.multistream([{ stream: out }, { stream: file }]));
+  return logger;
 }
 
 /** A logger that writes nothing (tests and library callers that pass no logger). */

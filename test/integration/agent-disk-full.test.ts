@@ -1,13 +1,13 @@
 /**
- * The agent's spool on a disk that is full (a real tmpfs, filled up, in a private mount
- * namespace of the agent's own): the agent keeps probing and restarting, its events still
- * reach the coordinator from memory, it says once what is wrong, and it writes the spool
- * again once the disk has room. Needs root and util-linux's unshare; skips cleanly otherwise.
+ * The agent on a disk that is full (a real tmpfs, filled up, in a private mount namespace of
+ * the agent's own), under its spool or under its log file: the agent keeps probing and
+ * restarting, says once what is wrong, loses no event that it can still send, and uses the
+ * disk again once it has room. Needs root and util-linux's unshare; skips cleanly otherwise.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,8 +18,8 @@ import { startTestCoordinator } from '../helpers/coordinator.js';
 const TOKEN = 'disk-full-agent-token-0123456789';
 /** tmpfs size; the fill file takes all of it */
 const DISK_BYTES = 16 * 1024;
-/** the spool's default retry interval while the disk refuses writes (agent/link/spool.ts) */
-const SPOOL_RETRY_MS = 5_000;
+/** how long the spool and the log file wait before trying a disk that refused writes again */
+const DISK_RETRY_MS = 5_000;
 
 /** mounts a full tmpfs on $0 in a new mount namespace, then runs the rest of the argv there */
 const MOUNT_FULL_DISK = `mount -t tmpfs -o size=${DISK_BYTES} tmpfs "$0" && { head -c ${DISK_BYTES} /dev/zero > "$0/fill" || true; } && exec "$@"`;
@@ -90,7 +90,7 @@ services:
   // room again (the agent's own view of its mount): the next event after the retry interval
   // writes the spool again
   rmSync(`/proc/${agent.child.pid}/root${spoolDir}/fill`);
-  await sleep(SPOOL_RETRY_MS + 200);
+  await sleep(DISK_RETRY_MS + 200);
   killedAt = Date.now();
   process.kill(h.sandbox.mainPid('df-llama.service'), 'SIGKILL');
   const again = await agent.waitEvent((e) => e.type === 'restart_succeeded' && Date.parse(e.at) >= killedAt, 15_000, 'restart after the disk recovered');
@@ -102,5 +102,47 @@ services:
   assert.deepEqual(seqs, seqs.map((_, i) => i + 1), 'every event, in order, no gap');
   assert.deepEqual(new Set(agent.events.map((e) => e.seq)).size, agent.events.length);
   assert.ok(agent.events.every((e) => seqs.includes(e.seq)), 'every event the agent logged is stored');
+  await agent.stop();
+});
+
+test('log file on a full disk: the agent keeps running and restarting, stdout has every line and says so once; the file takes lines again once there is room', { skip: skip ?? false }, async () => {
+  const port = await freePort();
+  h.emulatorUnit('lf-llama.service', { kind: 'llamacpp', port });
+  await h.start('lf-llama.service');
+  const logDir = join(h.dir, 'agent-logs');
+  mkdirSync(logDir);
+  const logFile = join(logDir, 'agent.log');
+  const agent = h.spawnAgent(
+    `agent: { id: lf-agent }
+defaults: { interval: 1s, timeout: 1s, retries: 3, retryDelay: 500ms, startupGrace: 10s }
+gpu: { enabled: false }
+restart: { backoff: 200ms }
+log: { file: '${logFile}' }
+services:
+  - { name: llama, kind: llamacpp, url: 'http://127.0.0.1:${port}', unit: lf-llama.service }
+`,
+    {},
+    ['unshare', '-m', '--propagation', 'private', 'sh', '-c', MOUNT_FULL_DISK, logDir],
+  );
+  const logLines = (pattern: RegExp) => agent.lines.filter((l) => pattern.test(l));
+  await agent.waitEvent((e) => e.service === 'llama' && e.to === 'healthy', 15_000, 'healthy');
+  await waitFor(() => logLines(/cannot write the log file/).length > 0, 5_000, 'the log file error on stdout');
+  assert.match(logLines(/cannot write the log file/)[0]!, /"code":"ENOSPC"/);
+
+  let killedAt = Date.now();
+  process.kill(h.sandbox.mainPid('lf-llama.service'), 'SIGKILL');
+  await agent.waitEvent((e) => e.type === 'restart_succeeded' && Date.parse(e.at) >= killedAt, 15_000, 'restart with the log file on a full disk');
+  assert.equal(logLines(/cannot write the log file/).length, 1, 'said once');
+
+  const inAgentsView = `/proc/${agent.child.pid}/root${logDir}`;
+  rmSync(`${inAgentsView}/fill`);
+  await sleep(DISK_RETRY_MS + 200);
+  killedAt = Date.now();
+  process.kill(h.sandbox.mainPid('lf-llama.service'), 'SIGKILL');
+  const again = await agent.waitEvent((e) => e.type === 'restart_succeeded' && Date.parse(e.at) >= killedAt, 15_000, 'restart after the disk recovered');
+  await waitFor(() => logLines(/takes lines again/).length > 0, 5_000, 'the recovery on stdout');
+  const fileText = readFileSync(`${inAgentsView}/agent.log`, 'utf8');
+  assert.ok(fileText.includes(`"seq":${again.seq},`), 'the log file has the events again');
+  assert.equal(agent.child.exitCode, null, 'the agent is still running');
   await agent.stop();
 });
