@@ -21,8 +21,11 @@ const DISK_BYTES = 16 * 1024;
 /** how long the spool and the log file wait before trying a disk that refused writes again */
 const DISK_RETRY_MS = 5_000;
 
-/** mounts a full tmpfs on $0 in a new mount namespace, then runs the rest of the argv there */
-const MOUNT_FULL_DISK = `mount -t tmpfs -o size=${DISK_BYTES} tmpfs "$0" && { head -c ${DISK_BYTES} /dev/zero > "$0/fill" || true; } && exec "$@"`;
+/**
+ * Mounts a tmpfs on $0 in a new mount namespace and fills it (writing until ENOSPC, whatever
+ * the page size), then runs the rest of the argv there.
+ */
+const MOUNT_FULL_DISK = `mount -t tmpfs -o size=${DISK_BYTES} tmpfs "$0" && { head -c ${DISK_BYTES * 64} /dev/zero > "$0/fill" 2>/dev/null || true; } && exec "$@"`;
 
 function canRun(): string | null {
   if (process.getuid?.() !== 0) return 'needs root to mount a tmpfs';
