@@ -29,19 +29,26 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     base: { pid: process.pid },
   };
-  const out = settings.destination ?? pino.destination({ dest: 1, sync: true });
-  if (!settings.file) return pino(options, out);
+  // Neither stdout (when it is a file: `>> log`, StandardOutput=file:) nor log.file may take
+  // the process down when their disk fills: each drops its lines while it fails, and the
+  // trouble is reported through the logger itself, after the failed write has returned, so
+  // the other destination carries the report.
+  let logger: Logger | undefined;
+  const report = (what: string) => (err: NodeJS.ErrnoException | null, dropped: number) =>
+    setImmediate(() => {
+      if (err) logger?.error({ destination: what, code: err.code, err: err.message }, `cannot write ${what} (${err.code ?? err.message}): its lines are dropped; trying again every 5 s`);
+      else logger?.warn({ destination: what, dropped }, `${what} takes lines again; ${dropped} line(s) were dropped meanwhile`);
+    }).unref();
+  const guarded = (what: string, open: () => FileDestination) => new GuardedDestination({ open, onTrouble: report(what) });
+  const out = settings.destination ?? guarded('stdout', () => pino.destination({ dest: 1, sync: true }) as unknown as FileDestination);
+  if (!settings.file) {
+    logger = pino(options, out);
+    return logger;
+  }
   const path = settings.file;
   mkdirSync(dirname(path), { recursive: true });
-  // reported through the logger itself, after the write that failed has returned: the line
-  // reaches stdout, and the failing file counts it as dropped
-  const report = (err: NodeJS.ErrnoException | null, dropped: number) =>
-    setImmediate(() => {
-      if (err) logger.error({ file: path, code: err.code, err: err.message }, `cannot write the log file ${path} (${err.code ?? err.message}): its lines are dropped (stdout still has them); trying again every 5 s`);
-      else logger.warn({ file: path, dropped }, `the log file ${path} takes lines again; ${dropped} line(s) were dropped meanwhile`);
-    }).unref();
-  const file = new GuardedDestination({ open: () => pino.destination({ dest: path, sync: true, mkdir: true }) as unknown as FileDestination, onTrouble: report });
-  const logger = pino(options, pino.multistream([{ stream: out }, { stream: file }]));
+  const file = guarded(`the log file ${path}`, () => pino.destination({ dest: path, sync: true, mkdir: true }) as unknown as FileDestination);
+  logger = pino(options, pino.multistream([{ stream: out }, { stream: file }]));
   return logger;
 }
 

@@ -130,6 +130,7 @@ export class Spool {
     // memory first: whatever the disk does, the event is sent
     this.pending.push({ event, bytes });
     this.pendingBytes += bytes;
+    if (this.closed) return; // stopping: kept in memory, the files are no longer ours to write
     if (this.diskError) this.retryDisk();
     else
       this.onDiskOp(() => {
@@ -156,6 +157,7 @@ export class Spool {
     }
     this.pending = keep;
     this.pendingBytes = bytes;
+    if (this.closed) return;
     if (this.diskError) return this.retryDisk();
     this.onDiskOp(() => {
       this.writeAcked();
@@ -164,6 +166,9 @@ export class Spool {
   }
 
   close(): void {
+    if (this.closed) return;
+    // a last try: a disk that recovered within the retry interval still gets the pending events
+    if (this.diskError) this.retryDisk(true);
     this.closed = true;
     if (this.syncTimer) clearTimeout(this.syncTimer);
     this.syncTimer = null;
@@ -195,9 +200,9 @@ export class Spool {
       this.diskError = err as NodeJS.ErrnoException;
       this.lastRetryAt = Date.now();
       if (first && !this.closed) {
-        this.opts.onDiskError?.(this.diskError);
         this.retryTimer = setInterval(() => this.retryDisk(true), Math.max(50, this.opts.retryMs ?? DISK_RETRY_MS));
         this.retryTimer.unref();
+        this.report(this.diskError);
       }
       return false;
     }
@@ -213,13 +218,22 @@ export class Spool {
     if (this.closed || !this.diskError || (!due && Date.now() - this.lastRetryAt < (this.opts.retryMs ?? DISK_RETRY_MS))) return;
     this.lastRetryAt = Date.now();
     const ok = this.onDiskOp(() => {
+      mkdirSync(this.opts.dir, { recursive: true, mode: 0o700 });
       this.writeAcked();
       this.compact();
     });
     if (ok) {
       this.diskError = null;
       this.stopRetrying();
-      this.opts.onDiskError?.(null);
+      this.report(null);
+    }
+  }
+
+  private report(err: NodeJS.ErrnoException | null): void {
+    try {
+      this.opts.onDiskError?.(err);
+    } catch {
+      /* a reporting problem must not become a spool problem */
     }
   }
 
@@ -234,7 +248,9 @@ export class Spool {
   }
 
   private load(): void {
-    mkdirSync(this.opts.dir, { recursive: true, mode: 0o700 });
+    // a directory that cannot be created (read-only or full file system) holds nothing to
+    // replay: start in memory and create it when the disk allows (start-up must not fail)
+    if (!this.onDiskOp(() => mkdirSync(this.opts.dir, { recursive: true, mode: 0o700 }))) return;
     try {
       this.acked = JSON.parse(readFileSync(join(this.opts.dir, 'acked.json'), 'utf8')) as Record<string, number>;
     } catch {
@@ -291,8 +307,9 @@ export class Spool {
   private compact(): void {
     const old = this.segments();
     if (this.fd !== null) {
-      closeSync(this.fd);
-      this.fd = null;
+      const fd = this.fd;
+      this.fd = null; // never close or write a descriptor number twice
+      closeSync(fd);
     }
     this.segment = (old.length ? old[old.length - 1]! : this.segment) + 1;
     const file = join(this.opts.dir, `seg-${this.segment}.jsonl`);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, fsyncSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, fsyncSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Spool, type LostRange } from '../../agent/link/spool.js';
@@ -193,4 +193,56 @@ test('a quiet agent: the retry timer writes the spool again without a new event'
   const again = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never' });
   assert.deepEqual(again.events().map((e) => e.seq), [1, 2]);
   again.close();
+});
+
+test('a spool directory that cannot be created (read-only or full file system): the spool starts in memory and creates it once it can', () => {
+  const parent = dir();
+  const d = join(parent, 'spool');
+  const reports: (string | null)[] = [];
+  // the only way to make mkdir fail here without root tricks: a file where the directory should be
+  writeFileSync(d, 'not a directory');
+  const s = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never', retryMs: 0, onDiskError: (e) => reports.push(e ? e.code ?? '?' : null) });
+  assert.equal(reports.length, 1, 'reported, not thrown');
+  s.append(ev('b', 1));
+  assert.equal(s.size, 1);
+  rmSync(d);
+  s.append(ev('b', 2));
+  assert.deepEqual(reports.slice(1), [null], 'recovered: the directory was created');
+  s.close();
+  assert.deepEqual(Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never' }).events().map((e) => e.seq), [1, 2]);
+});
+
+test('close() gives a disk that recovered within the retry interval one last try', () => {
+  const d = dir();
+  const disk = flakyDisk();
+  const s = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never', fs: disk.fs, retryMs: 60_000 });
+  s.append(ev('b', 1));
+  disk.full = true;
+  s.append(ev('b', 2));
+  s.append(ev('b', 3));
+  disk.full = false;
+  s.close();
+  assert.deepEqual(Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never' }).events().map((e) => e.seq), [1, 2, 3]);
+});
+
+test('a reporting callback that throws does not stop the retries', async () => {
+  const d = dir();
+  const disk = flakyDisk();
+  const s = Spool.open({
+    dir: d,
+    maxBytes: 1 << 20,
+    fsync: 'never',
+    fs: disk.fs,
+    retryMs: 50,
+    onDiskError: () => {
+      throw new Error('logger broken');
+    },
+  });
+  disk.full = true;
+  s.append(ev('b', 1));
+  disk.full = false;
+  const deadline = Date.now() + 5_000;
+  while (!s.onDisk && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(s.onDisk, true);
+  s.close();
 });

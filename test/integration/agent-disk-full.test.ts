@@ -6,12 +6,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createHarness, freePort, waitFor, type Harness, type LoggedEvent } from '../helpers/agent-harness.js';
+import { CLI, createHarness, freePort, waitFor, type Harness, type LoggedEvent } from '../helpers/agent-harness.js';
 import type { RunningCoordinator } from '../../coordinator/main.js';
 import { startTestCoordinator } from '../helpers/coordinator.js';
 
@@ -21,11 +21,10 @@ const DISK_BYTES = 16 * 1024;
 /** how long the spool and the log file wait before trying a disk that refused writes again */
 const DISK_RETRY_MS = 5_000;
 
-/**
- * Mounts a tmpfs on $0 in a new mount namespace and fills it (writing until ENOSPC, whatever
- * the page size), then runs the rest of the argv there.
- */
-const MOUNT_FULL_DISK = `mount -t tmpfs -o size=${DISK_BYTES} tmpfs "$0" && { head -c ${DISK_BYTES * 64} /dev/zero > "$0/fill" 2>/dev/null || true; } && exec "$@"`;
+/** Mounts a tmpfs on $0 in a new mount namespace and fills it (writing until ENOSPC, whatever the page size). */
+const MOUNT_AND_FILL = `mount -t tmpfs -o size=${DISK_BYTES} tmpfs "$0" && { head -c ${DISK_BYTES * 64} /dev/zero > "$0/fill" 2>/dev/null || true; }`;
+/** ... then runs the rest of the argv there */
+const MOUNT_FULL_DISK = `${MOUNT_AND_FILL} && exec "$@"`;
 
 function canRun(): string | null {
   if (process.getuid?.() !== 0) return 'needs root to mount a tmpfs';
@@ -148,4 +147,38 @@ services:
   assert.ok(fileText.includes(`"seq":${again.seq},`), 'the log file has the events again');
   assert.equal(agent.child.exitCode, null, 'the agent is still running');
   await agent.stop();
+});
+
+test('stdout redirected to a file on a full disk: the agent keeps running, and log.file says why stdout is silent', { skip: skip ?? false }, async () => {
+  const port = await freePort();
+  h.emulatorUnit('so-llama.service', { kind: 'llamacpp', port });
+  await h.start('so-llama.service');
+  const outDir = join(h.dir, 'stdout-disk');
+  mkdirSync(outDir);
+  const logFile = join(h.dir, 'so-agent.log');
+  const config = join(h.dir, 'so-agent.yaml');
+  writeFileSync(
+    config,
+    `agent: { id: so-agent }
+gpu: { enabled: false }
+log: { file: '${logFile}' }
+services:
+  - { name: llama, kind: llamacpp, url: 'http://127.0.0.1:${port}', unit: so-llama.service }
+`,
+  );
+  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `${MOUNT_AND_FILL} && exec "$@" > "$0/stdout.log"`, outDir, process.execPath, CLI, 'agent', '-c', config], {
+    env: h.sandbox.env,
+    stdio: 'ignore',
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const fileText = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+    await waitFor(() => /cannot write stdout \(ENOSPC\)/.test(fileText()), 10_000, 'the stdout trouble in log.file');
+    await waitFor(() => fileText().includes('"to":"healthy"'), 10_000, 'probing goes on');
+    assert.equal(child.exitCode, null, 'still running');
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, 'a clean stop');
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
 });
