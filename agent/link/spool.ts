@@ -47,11 +47,7 @@ export interface SpoolFs {
   fsyncSync(fd: number): void;
 }
 
-const realFs: SpoolFs = {
-  writeSync: (fd, data) => writeSync(fd, data),
-  writeFileSync: (file, data, options) => writeFileSync(file, data, options),
-  fsyncSync: (fd) => fsyncSync(fd),
-};
+const realFs: SpoolFs = { writeSync, writeFileSync, fsyncSync };
 
 export interface LostRange {
   bootId: string;
@@ -88,11 +84,13 @@ export class Spool {
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly fs: SpoolFs;
+  private readonly retryMs: number;
   /** events dropped to honour maxBytes since the spool was opened */
   droppedTotal = 0;
 
   private constructor(private readonly opts: SpoolOptions) {
     this.fs = opts.fs ?? realFs;
+    this.retryMs = opts.retryMs ?? DISK_RETRY_MS;
   }
 
   static open(opts: SpoolOptions): Spool {
@@ -200,7 +198,7 @@ export class Spool {
       this.diskError = err as NodeJS.ErrnoException;
       this.lastRetryAt = Date.now();
       if (first && !this.closed) {
-        this.retryTimer = setInterval(() => this.retryDisk(true), Math.max(50, this.opts.retryMs ?? DISK_RETRY_MS));
+        this.retryTimer = setInterval(() => this.retryDisk(true), Math.max(50, this.retryMs));
         this.retryTimer.unref();
         this.report(this.diskError);
       }
@@ -215,7 +213,7 @@ export class Spool {
 
   /** While the disk refuses writes: at most every retryMs (the timer's tick always), write the whole state again. */
   private retryDisk(due = false): void {
-    if (this.closed || !this.diskError || (!due && Date.now() - this.lastRetryAt < (this.opts.retryMs ?? DISK_RETRY_MS))) return;
+    if (this.closed || !this.diskError || (!due && Date.now() - this.lastRetryAt < this.retryMs)) return;
     this.lastRetryAt = Date.now();
     const ok = this.onDiskOp(() => {
       mkdirSync(this.opts.dir, { recursive: true, mode: 0o700 });
@@ -313,23 +311,8 @@ export class Spool {
     }
     this.segment = (old.length ? old[old.length - 1]! : this.segment) + 1;
     const file = join(this.opts.dir, `seg-${this.segment}.jsonl`);
-    const tmp = `${file}.tmp`;
     const body = this.pending.map((p) => `${JSON.stringify(p.event)}\n`).join('');
-    try {
-      this.fs.writeFileSync(tmp, body, { mode: 0o600 });
-      if (this.opts.fsync !== 'never') {
-        const fd = openSync(tmp, 'r');
-        try {
-          this.fs.fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-      }
-    } catch (err) {
-      rmSync(tmp, { force: true }); // a half-written copy would only take the space the retry needs
-      throw err;
-    }
-    renameSync(tmp, file);
+    this.replaceFile(file, body, this.opts.fsync !== 'never');
     for (const n of old) rmSync(join(this.opts.dir, `seg-${n}.jsonl`), { force: true });
     this.fd = openSync(file, 'a', 0o600);
     this.segmentBytes = Buffer.byteLength(body);
@@ -363,13 +346,27 @@ export class Spool {
     const live = new Set(this.pending.map((p) => p.event.bootId));
     if (this.lastBoot) live.add(this.lastBoot);
     for (const boot of Object.keys(this.acked)) if (!live.has(boot)) delete this.acked[boot];
+    this.replaceFile(file, JSON.stringify(this.acked), false);
+  }
+
+  /** Replaces `file` atomically (a temp copy, renamed over it). */
+  private replaceFile(file: string, body: string, fsync: boolean): void {
+    const tmp = `${file}.tmp`;
     try {
-      this.fs.writeFileSync(`${file}.tmp`, JSON.stringify(this.acked), { mode: 0o600 });
+      this.fs.writeFileSync(tmp, body, { mode: 0o600 });
+      if (fsync) {
+        const fd = openSync(tmp, 'r');
+        try {
+          this.fs.fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+      }
     } catch (err) {
-      rmSync(`${file}.tmp`, { force: true });
+      rmSync(tmp, { force: true }); // a half-written copy would only take the space the retry needs
       throw err;
     }
-    renameSync(`${file}.tmp`, file);
+    renameSync(tmp, file);
   }
 
   private synced(): void {
