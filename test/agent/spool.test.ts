@@ -74,6 +74,12 @@ test('the bound drops the oldest events and reports exactly which sequence numbe
   assert.ok(onDisk <= 65536, `spool files hold ${onDisk} bytes`);
 });
 
+/** What the spool reports through onDiskError: an error's code, or null for a recovery. */
+function diskReports() {
+  const reports: (string | null)[] = [];
+  return { reports, onDiskError: (e: NodeJS.ErrnoException | null) => reports.push(e ? (e.code ?? '?') : null) };
+}
+
 /** A disk that can be switched to refuse writes (ENOSPC), and counts the attempts. */
 function flakyDisk() {
   const real = { writeSync, writeFileSync, fsyncSync };
@@ -106,8 +112,8 @@ function flakyDisk() {
 test('a disk that refuses writes: nothing throws, events stay pending in memory, one report; once it recovers the files hold them all', () => {
   const d = dir();
   const disk = flakyDisk();
-  const reports: (string | null)[] = [];
-  const s = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'always', fs: disk.fs, retryMs: 0, onDiskError: (e) => reports.push(e ? e.code ?? '?' : null) });
+  const { reports, onDiskError } = diskReports();
+  const s = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'always', fs: disk.fs, retryMs: 0, onDiskError });
   s.append(ev('b', 1));
   s.append(ev('b', 2));
   disk.full = true;
@@ -130,8 +136,8 @@ test('a disk that refuses writes: nothing throws, events stay pending in memory,
 test('a short write (the disk filling up mid-line) counts as a failure; the torn line is never replayed', () => {
   const d = dir();
   const disk = flakyDisk();
-  const reports: (string | null)[] = [];
-  const s = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never', fs: disk.fs, retryMs: 60_000, onDiskError: (e) => reports.push(e ? e.code ?? '?' : null) });
+  const { reports, onDiskError } = diskReports();
+  const s = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never', fs: disk.fs, retryMs: 60_000, onDiskError });
   s.append(ev('b', 1));
   disk.room = 20;
   s.append(ev('b', 2));
@@ -166,8 +172,8 @@ test('opening on a full disk: the old files are kept and replayed, and the spool
   first.close();
   const disk = flakyDisk();
   disk.full = true;
-  const reports: (string | null)[] = [];
-  const s = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never', fs: disk.fs, retryMs: 0, onDiskError: (e) => reports.push(e ? e.code ?? '?' : null) });
+  const { reports, onDiskError } = diskReports();
+  const s = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never', fs: disk.fs, retryMs: 0, onDiskError });
   assert.deepEqual(reports, ['ENOSPC']);
   assert.deepEqual(s.events().map((e) => `${e.bootId}:${e.seq}`), ['old:1', 'old:2']);
   s.append(ev('new', 1));
@@ -180,8 +186,8 @@ test('opening on a full disk: the old files are kept and replayed, and the spool
 test('a quiet agent: the retry timer writes the spool again without a new event', async () => {
   const d = dir();
   const disk = flakyDisk();
-  const reports: (string | null)[] = [];
-  const s = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never', fs: disk.fs, retryMs: 50, onDiskError: (e) => reports.push(e ? e.code ?? '?' : null) });
+  const { reports, onDiskError } = diskReports();
+  const s = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never', fs: disk.fs, retryMs: 50, onDiskError });
   disk.full = true;
   s.append(ev('b', 1));
   s.append(ev('b', 2));
@@ -198,10 +204,10 @@ test('a quiet agent: the retry timer writes the spool again without a new event'
 test('a spool directory that cannot be created (read-only or full file system): the spool starts in memory and creates it once it can', () => {
   const parent = dir();
   const d = join(parent, 'spool');
-  const reports: (string | null)[] = [];
+  const { reports, onDiskError } = diskReports();
   // the only way to make mkdir fail here without root tricks: a file where the directory should be
   writeFileSync(d, 'not a directory');
-  const s = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never', retryMs: 0, onDiskError: (e) => reports.push(e ? e.code ?? '?' : null) });
+  const s = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never', retryMs: 0, onDiskError });
   assert.equal(reports.length, 1, 'reported, not thrown');
   s.append(ev('b', 1));
   assert.equal(s.size, 1);

@@ -23,10 +23,10 @@ export interface TestCoordinator {
   close(): Promise<void>;
 }
 
-/** A coordinator on 127.0.0.1 and an ephemeral port, logs captured, data in a temp dir. */
-export async function startTestCoordinator(extraYaml = '', deps: CoordinatorDeps = {}, options: { viewerTokens?: string[] } = {}): Promise<TestCoordinator> {
+/** A coordinator on 127.0.0.1 (or `options.host`) and an ephemeral port, logs captured, data in a temp dir. */
+export async function startTestCoordinator(extraYaml = '', deps: CoordinatorDeps = {}, options: { viewerTokens?: string[]; host?: string } = {}): Promise<TestCoordinator> {
   const dir = mkdtempSync(join(tmpdir(), 'llmh-coord-'));
-  const yaml = `listen: 127.0.0.1:0
+  const yaml = `listen: ${options.host ?? '127.0.0.1'}:0
 dataDir: ${dir}
 auth:
   agentTokens: [${AGENT_TOKEN}, ${OTHER_AGENT_TOKEN}]

@@ -30,6 +30,8 @@ export interface Harness {
   /** writes a unit that runs `llm-health emulate` and returns its name */
   emulatorUnit(unit: string, opts: { kind: string; port: number; args?: string[] }): string;
   start(unit: string): Promise<void>;
+  /** an emulator unit on a free port, started and answering; returns the port */
+  startEmulator(unit: string, kind: string, args?: string[]): Promise<number>;
   setMode(port: number, mode: string, extra?: Record<string, unknown>): Promise<void>;
   healthy(url: string): Promise<boolean>;
   /** `wrap` runs the agent under a prefix command, e.g. ['ip', 'netns', 'exec', NAME] */
@@ -50,6 +52,13 @@ export function createHarness(): Harness {
     async start(unit) {
       const r = await sandbox.systemctl('start', unit);
       if (r.code !== 0) throw new Error(`start ${unit}: ${r.stderr}`);
+    },
+    async startEmulator(unit, kind, args = []) {
+      const port = await freePort();
+      this.emulatorUnit(unit, { kind, port, args });
+      await this.start(unit);
+      await waitFor(() => this.healthy(`http://127.0.0.1:${port}${kind === 'ollama' ? '/api/version' : '/health'}`), 10_000, `${unit} up`);
+      return port;
     },
     async setMode(port, mode, extra = {}) {
       const res = await fetch(`http://127.0.0.1:${port}/__emulator/mode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode, ...extra }) });

@@ -11,11 +11,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CLI, createHarness, freePort, waitFor, type Harness, type LoggedEvent } from '../helpers/agent-harness.js';
-import type { RunningCoordinator } from '../../coordinator/main.js';
-import { startTestCoordinator } from '../helpers/coordinator.js';
+import { CLI, createHarness, waitFor, type AgentProcess, type Harness, type LoggedEvent } from '../helpers/agent-harness.js';
+import { AGENT_TOKEN as TOKEN, startTestCoordinator, type TestCoordinator } from '../coordinator/helpers.js';
 
-const TOKEN = 'disk-full-agent-token-0123456789';
 /** tmpfs size; the fill file takes all of it */
 const DISK_BYTES = 16 * 1024;
 /** how long the spool and the log file wait before trying a disk that refused writes again */
@@ -38,11 +36,18 @@ function canRun(): string | null {
 const skip = canRun();
 
 let h: Harness;
-let coordinator: RunningCoordinator;
+
+/** SIGKILLs the unit's server and waits for the agent's restart of it; returns that event. */
+async function crashAndAwaitRestart(agent: AgentProcess, unit: string, what: string): Promise<LoggedEvent> {
+  const killedAt = Date.now();
+  process.kill(h.sandbox.mainPid(unit), 'SIGKILL');
+  return agent.waitEvent((e) => e.type === 'restart_succeeded' && Date.parse(e.at) >= killedAt, 15_000, what);
+}
+let coordinator: TestCoordinator;
 
 before(async () => {
   if (skip) return;
-  coordinator = await startTestCoordinator({ host: '127.0.0.1', agentToken: TOKEN });
+  coordinator = await startTestCoordinator();
   h = createHarness();
 });
 
@@ -53,14 +58,12 @@ after(async () => {
 });
 
 test('spool on a full disk: local restarts go on, events reach the coordinator from memory, one clear error; the spool is written again once there is room', { skip: skip ?? false }, async () => {
-  const port = await freePort();
-  h.emulatorUnit('df-llama.service', { kind: 'llamacpp', port });
-  await h.start('df-llama.service');
+  const port = await h.startEmulator('df-llama.service', 'llamacpp');
   const spoolDir = join(h.dir, 'spool');
   mkdirSync(spoolDir);
   const agent = h.spawnAgent(
     `agent: { id: df-agent }
-coordinator: { url: 'ws://127.0.0.1:${coordinator.port}/agent', token: '${TOKEN}', spoolDir: '${spoolDir}', heartbeat: 1s, reconnectMax: 1s }
+coordinator: { url: 'ws://127.0.0.1:${coordinator.coord.port}/agent', token: '${TOKEN}', spoolDir: '${spoolDir}', heartbeat: 1s, reconnectMax: 1s }
 defaults: { interval: 1s, timeout: 1s, retries: 3, retryDelay: 500ms, startupGrace: 10s }
 gpu: { enabled: false }
 restart: { backoff: 200ms }
@@ -79,13 +82,11 @@ services:
   assert.equal(rec.code, 'ENOSPC');
   assert.match(rec.msg, /kept in memory/);
 
-  const storedSeqs = async () => (await coordinator.store.listEvents({ host: 'df-agent', limit: 1000 })).filter((e) => e.bootId === agent.events[0]!.bootId).map((e) => e.seq);
+  const storedSeqs = async () => (await coordinator.coord.store.listEvents({ host: 'df-agent', limit: 1000 })).filter((e) => e.bootId === agent.events[0]!.bootId).map((e) => e.seq);
   const delivered = (e: LoggedEvent) => async () => (await storedSeqs()).includes(e.seq);
 
   // a crash on the full disk: restarted as always, and the events arrive
-  let killedAt = Date.now();
-  process.kill(h.sandbox.mainPid('df-llama.service'), 'SIGKILL');
-  const restarted = await agent.waitEvent((e) => e.type === 'restart_succeeded' && Date.parse(e.at) >= killedAt, 15_000, 'restart on the full disk');
+  const restarted = await crashAndAwaitRestart(agent, 'df-llama.service', 'restart on the full disk');
   await waitFor(delivered(restarted), 10_000, 'the restart event delivered from memory');
   assert.equal(logLines(/spool: cannot write/).length, 1, 'said once, not once per event');
 
@@ -93,9 +94,7 @@ services:
   // writes the spool again
   rmSync(`/proc/${agent.child.pid}/root${spoolDir}/fill`);
   await sleep(DISK_RETRY_MS + 200);
-  killedAt = Date.now();
-  process.kill(h.sandbox.mainPid('df-llama.service'), 'SIGKILL');
-  const again = await agent.waitEvent((e) => e.type === 'restart_succeeded' && Date.parse(e.at) >= killedAt, 15_000, 'restart after the disk recovered');
+  const again = await crashAndAwaitRestart(agent, 'df-llama.service', 'restart after the disk recovered');
   await waitFor(() => logLines(/spool: .* accepts writes again/).length > 0, 5_000, 'the recovery in the log');
   await waitFor(delivered(again), 10_000, 'delivered after the recovery');
 
@@ -108,9 +107,7 @@ services:
 });
 
 test('log file on a full disk: the agent keeps running and restarting, stdout has every line and says so once; the file takes lines again once there is room', { skip: skip ?? false }, async () => {
-  const port = await freePort();
-  h.emulatorUnit('lf-llama.service', { kind: 'llamacpp', port });
-  await h.start('lf-llama.service');
+  const port = await h.startEmulator('lf-llama.service', 'llamacpp');
   const logDir = join(h.dir, 'agent-logs');
   mkdirSync(logDir);
   const logFile = join(logDir, 'agent.log');
@@ -131,17 +128,13 @@ services:
   await waitFor(() => logLines(/cannot write the log file/).length > 0, 5_000, 'the log file error on stdout');
   assert.match(logLines(/cannot write the log file/)[0]!, /"code":"ENOSPC"/);
 
-  let killedAt = Date.now();
-  process.kill(h.sandbox.mainPid('lf-llama.service'), 'SIGKILL');
-  await agent.waitEvent((e) => e.type === 'restart_succeeded' && Date.parse(e.at) >= killedAt, 15_000, 'restart with the log file on a full disk');
+  await crashAndAwaitRestart(agent, 'lf-llama.service', 'restart with the log file on a full disk');
   assert.equal(logLines(/cannot write the log file/).length, 1, 'said once');
 
   const inAgentsView = `/proc/${agent.child.pid}/root${logDir}`;
   rmSync(`${inAgentsView}/fill`);
   await sleep(DISK_RETRY_MS + 200);
-  killedAt = Date.now();
-  process.kill(h.sandbox.mainPid('lf-llama.service'), 'SIGKILL');
-  const again = await agent.waitEvent((e) => e.type === 'restart_succeeded' && Date.parse(e.at) >= killedAt, 15_000, 'restart after the disk recovered');
+  const again = await crashAndAwaitRestart(agent, 'lf-llama.service', 'restart after the disk recovered');
   await waitFor(() => logLines(/takes lines again/).length > 0, 5_000, 'the recovery on stdout');
   const fileText = readFileSync(`${inAgentsView}/agent.log`, 'utf8');
   assert.ok(fileText.includes(`"seq":${again.seq},`), 'the log file has the events again');
@@ -150,9 +143,7 @@ services:
 });
 
 test('stdout redirected to a file on a full disk: the agent keeps running, and log.file says why stdout is silent', { skip: skip ?? false }, async () => {
-  const port = await freePort();
-  h.emulatorUnit('so-llama.service', { kind: 'llamacpp', port });
-  await h.start('so-llama.service');
+  const port = await h.startEmulator('so-llama.service', 'llamacpp');
   const outDir = join(h.dir, 'stdout-disk');
   mkdirSync(outDir);
   const logFile = join(h.dir, 'so-agent.log');

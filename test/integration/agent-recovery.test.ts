@@ -18,20 +18,13 @@ after(async () => {
 const restarts = (events: LoggedEvent[], service: string) => events.filter((e) => e.type === 'restart_started' && e.service === service);
 const isState = (service: string, to: string) => (e: LoggedEvent) => e.type === 'state_changed' && e.service === service && e.to === to;
 
-async function serverUnit(unit: string, kind: string, args: string[] = []): Promise<number> {
-  const port = await freePort();
-  h.emulatorUnit(unit, { kind, port, args });
-  await h.start(unit);
-  await waitFor(() => h.healthy(`http://127.0.0.1:${port}${kind === 'ollama' ? '/api/version' : '/health'}`), 10_000, `${unit} up`);
-  return port;
-}
 
 function svc(name: string, kind: string, port: number, unit: string, extra = ''): string {
   return `  - name: ${name}\n    kind: ${kind}\n    url: http://127.0.0.1:${port}\n    unit: ${unit}\n${extra}`;
 }
 
 test('a SIGKILLed server is restarted and recovers', async () => {
-  const port = await serverUnit('kill-me.service', 'llamacpp');
+  const port = await h.startEmulator('kill-me.service', 'llamacpp');
   const agent = h.spawnAgent(agentYaml(svc('llama', 'llamacpp', port, 'kill-me.service')));
   await agent.waitEvent(isState('llama', 'healthy'), 10_000, 'healthy');
   const pid = h.sandbox.mainPid('kill-me.service');
@@ -45,7 +38,7 @@ test('a SIGKILLed server is restarted and recovers', async () => {
 });
 
 test('a SIGSTOPped (hung) server is restarted after its retries', async () => {
-  const port = await serverUnit('stop-me.service', 'vllm');
+  const port = await h.startEmulator('stop-me.service', 'vllm');
   const agent = h.spawnAgent(agentYaml(svc('qwen', 'vllm', port, 'stop-me.service')));
   await agent.waitEvent(isState('qwen', 'healthy'), 10_000, 'healthy');
   const pid = h.sandbox.mainPid('stop-me.service');
@@ -66,7 +59,7 @@ test('a SIGSTOPped (hung) server is restarted after its retries', async () => {
 });
 
 test('health 200 but generation hangs: restarted once deep probes fail', async () => {
-  const port = await serverUnit('gen-hang.service', 'llamacpp');
+  const port = await h.startEmulator('gen-hang.service', 'llamacpp');
   const agent = h.spawnAgent(agentYaml(svc('gen', 'llamacpp', port, 'gen-hang.service', '    deepProbe: { every: 1s, timeout: 1s, vision: true }\n')));
   await agent.waitEvent(isState('gen', 'healthy'), 10_000, 'healthy');
   await h.setMode(port, 'gen_hang');
@@ -114,8 +107,8 @@ test('a server that dies right after every restart: at most maxRestarts in the w
 });
 
 test('vLLM /health 200 while metrics show requests waiting and no tokens: restarted after stallAfter; busy with progress is not', async () => {
-  const stallPort = await serverUnit('stalled.service', 'vllm');
-  const busyPort = await serverUnit('busy.service', 'vllm');
+  const stallPort = await h.startEmulator('stalled.service', 'vllm');
+  const busyPort = await h.startEmulator('busy.service', 'vllm');
   const agent = h.spawnAgent(agentYaml(`${svc('stalled', 'vllm', stallPort, 'stalled.service')}${svc('busy', 'vllm', busyPort, 'busy.service')}`));
   await agent.waitEvent(isState('stalled', 'healthy'), 10_000, 'stalled healthy');
   await agent.waitEvent(isState('busy', 'healthy'), 10_000, 'busy healthy');
@@ -130,7 +123,7 @@ test('vLLM /health 200 while metrics show requests waiting and no tokens: restar
 });
 
 test('restarting the agent itself restarts no server', async () => {
-  const port = await serverUnit('adopted.service', 'ollama');
+  const port = await h.startEmulator('adopted.service', 'ollama');
   h.sandbox.clearCalls();
   const cfg = agentYaml(svc('ollama', 'ollama', port, 'adopted.service'));
   const first = h.spawnAgent(cfg);

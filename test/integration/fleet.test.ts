@@ -22,7 +22,11 @@ let coordinator: ChildProcess | null = null;
 const coordinatorLines: string[] = [];
 let coordFile: string;
 let proxy: TcpProxy;
-const agents: Record<string, { proc: AgentProcess; yaml: string; ports: Record<string, number>; logs: LoggedEvent[][]; boots: AgentProcess[] }> = {};
+/** per host: its config, its servers' ports, and each boot of its agent process (the last is running) */
+const agents: Record<string, { yaml: string; ports: Record<string, number>; boots: AgentProcess[] }> = {};
+const current = (id: string): AgentProcess => agents[id]!.boots.at(-1)!;
+/** every event the host's agent logged, all boots */
+const emittedBy = (id: string): LoggedEvent[] => agents[id]!.boots.flatMap((b) => b.events);
 
 function startCoordinator(): ChildProcess {
   const child = spawn(process.execPath, [CLI, 'coordinator', '-c', coordFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LLM_HEALTH_LOG_LEVEL: 'info' } });
@@ -78,11 +82,8 @@ async function deliveryReport(id: string, emitted: LoggedEvent[]): Promise<strin
   ].join('\n');
 }
 
-async function startAgent(id: string): Promise<void> {
-  const a = agents[id]!;
-  a.proc = h.spawnAgent(a.yaml);
-  a.logs.push(a.proc.events);
-  a.boots.push(a.proc);
+function startAgent(id: string): void {
+  agents[id]!.boots.push(h.spawnAgent(agents[id]!.yaml));
 }
 
 before(async () => {
@@ -101,9 +102,9 @@ before(async () => {
     await h.start(`${id}-llama.service`);
     await h.start(`${id}-qwen.service`);
     const wsPort = id === 'gpu-c' ? proxy.port : coordPort;
-    agents[id] = { proc: null as unknown as AgentProcess, yaml: agentYamlFor(id, wsPort, ports, join(h.dir, `spool-${id}`)), ports, logs: [], boots: [] };
+    agents[id] = { yaml: agentYamlFor(id, wsPort, ports, join(h.dir, `spool-${id}`)), ports, boots: [] };
   }
-  for (const id of Object.keys(agents)) await startAgent(id);
+  for (const id of Object.keys(agents)) startAgent(id);
 });
 
 after(async () => {
@@ -143,20 +144,20 @@ test('coordinator SIGKILLed for 30 s while servers fail; an agent SIGKILLed with
   for (const id of ['gpu-a', 'gpu-b']) process.kill(h.sandbox.mainPid(`${id}-llama.service`), 'SIGKILL');
   // this restart, not test 1's restart of gpu-b's qwen-vl
   const restartedNow = (e: LoggedEvent) => e.type === 'restart_succeeded' && e.service === 'llama-vision' && Date.parse(e.at) >= killedAt;
-  await agents['gpu-a']!.proc.waitEvent(restartedNow, 15_000, 'gpu-a restart during outage');
-  await agents['gpu-b']!.proc.waitEvent(restartedNow, 15_000, 'gpu-b restart during outage');
+  await current('gpu-a').waitEvent(restartedNow, 15_000, 'gpu-a restart during outage');
+  await current('gpu-b').waitEvent(restartedNow, 15_000, 'gpu-b restart during outage');
   // gpu-b's agent dies with those events unacknowledged in its spool, and comes back
-  const firstBoot = agents['gpu-b']!.proc;
+  const firstBoot = current('gpu-b');
   await firstBoot.stop('SIGKILL');
-  await startAgent('gpu-b');
+  startAgent('gpu-b');
   const qwenKilledAt = Date.now();
   process.kill(h.sandbox.mainPid('gpu-a-qwen.service'), 'SIGKILL');
-  await agents['gpu-a']!.proc.waitEvent((e) => e.type === 'restart_succeeded' && e.service === 'qwen-vl' && Date.parse(e.at) >= qwenKilledAt, 15_000, 'gpu-a qwen restart');
+  await current('gpu-a').waitEvent((e) => e.type === 'restart_succeeded' && e.service === 'qwen-vl' && Date.parse(e.at) >= qwenKilledAt, 15_000, 'gpu-a qwen restart');
   await new Promise((r) => setTimeout(r, Math.max(0, outageEnds - Date.now())));
   coordinator = startCoordinator();
   await waitFor(async () => (await fetch(`http://127.0.0.1:${coordPort}/healthz`).catch(() => null))?.ok, 10_000, 'coordinator back');
   for (const id of ['gpu-a', 'gpu-b']) {
-    const emitted = agents[id]!.logs.flat();
+    const emitted = emittedBy(id);
     await waitFor(async () => (await stored(id)).length >= emitted.length, 20_000, `${id} events delivered`).catch(async (err: Error) => {
       throw new Error(`${err.message}\n${await deliveryReport(id, emitted)}`);
     });
@@ -169,7 +170,7 @@ test('coordinator SIGKILLed for 30 s while servers fail; an agent SIGKILLed with
     // right after spooling it), except at most the one event a SIGKILLed boot spooled and
     // did not live to log
     await new Promise((r) => setTimeout(r, 500));
-    const logged = new Set(agents[id]!.logs.flat().map(key));
+    const logged = new Set(emittedBy(id).map(key));
     const killedBoots = agents[id]!.boots.filter((b) => b.child.signalCode === 'SIGKILL').map((b) => b.events);
     const spooledNotLogged = new Set(killedBoots.filter((evs) => evs.length).map((evs) => key({ bootId: evs[0]!.bootId, seq: evs[evs.length - 1]!.seq + 1 })));
     assert.deepEqual(got.map(key).filter((k) => !logged.has(k) && !spooledNotLogged.has(k)), [], `${id}: nothing stored that no agent emitted`);
@@ -178,17 +179,16 @@ test('coordinator SIGKILLed for 30 s while servers fail; an agent SIGKILLed with
       assert.deepEqual(seqs, seqs.map((_, i) => i + 1), `${id} boot ${boot}: contiguous and in order`);
     }
   }
-  assert.equal(agents['gpu-b']!.logs.length, 2, 'gpu-b had two boots');
-  assert.ok(agents['gpu-b']!.logs[0]!.some((e) => e.type === 'restart_started' && e.service === 'llama-vision' && Date.parse(e.at) >= killedAt), 'the killed boot had restart events to deliver');
+  assert.equal(agents['gpu-b']!.boots.length, 2, 'gpu-b had two boots');
+  assert.ok(agents['gpu-b']!.boots[0]!.events.some((e) => e.type === 'restart_started' && e.service === 'llama-vision' && Date.parse(e.at) >= killedAt), 'the killed boot had restart events to deliver');
 });
 
 test('network cut: local recovery goes on, the agent shows offline and comes back, events arrive in order', async () => {
-  const c = agents['gpu-c']!;
   await waitFor(async () => (await statusJson()).hosts.find((x) => x.id === 'gpu-c')?.connected, 15_000, 'gpu-c connected');
   await proxy.sever();
   const cutAt = Date.now();
   process.kill(h.sandbox.mainPid('gpu-c-llama.service'), 'SIGKILL');
-  const restarted = await c.proc.waitEvent((e) => e.type === 'restart_succeeded' && Date.parse(e.at) >= cutAt, 15_000, 'local restart during the cut');
+  const restarted = await current('gpu-c').waitEvent((e) => e.type === 'restart_succeeded' && Date.parse(e.at) >= cutAt, 15_000, 'local restart during the cut');
   await waitFor(async () => {
     const host = (await statusJson()).hosts.find((x) => x.id === 'gpu-c')!;
     return !host.connected && host.services.every((s) => s.state === 'unknown');

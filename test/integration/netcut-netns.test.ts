@@ -11,8 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createHarness, waitFor, type Harness } from '../helpers/agent-harness.js';
-import type { RunningCoordinator } from '../../coordinator/main.js';
-import { startTestCoordinator } from '../helpers/coordinator.js';
+import { AGENT_TOKEN as TOKEN, startTestCoordinator, type TestCoordinator } from '../coordinator/helpers.js';
 
 const id = randomBytes(3).toString('hex');
 const NS = `llmh-${id}`;
@@ -22,7 +21,6 @@ const NS_IF = `vn${id}`;
 const octet = 16 + (parseInt(id, 16) % 200);
 const HOST_IP = `10.231.${octet}.1`;
 const NS_IP = `10.231.${octet}.2`;
-const TOKEN = 'netns-agent-token-0123456789';
 
 function canRun(): string | null {
   if (process.getuid?.() !== 0) return 'needs root to create network namespaces';
@@ -37,7 +35,7 @@ const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
 const inNs = ['ip', 'netns', 'exec', NS];
 
 let h: Harness;
-let coordinator: RunningCoordinator;
+let coordinator: TestCoordinator;
 
 before(async () => {
   if (skip) return;
@@ -49,7 +47,7 @@ before(async () => {
   ip('netns', 'exec', NS, 'ip', 'addr', 'add', `${NS_IP}/30`, 'dev', NS_IF);
   ip('netns', 'exec', NS, 'ip', 'link', 'set', NS_IF, 'up');
   ip('netns', 'exec', NS, 'ip', 'link', 'set', 'lo', 'up');
-  coordinator = await startTestCoordinator({ host: HOST_IP, agentToken: TOKEN });
+  coordinator = await startTestCoordinator('fleet: { agentLostAfter: 3s, heartbeatInterval: 1s }\n', {}, { host: HOST_IP });
   h = createHarness();
 });
 
@@ -69,7 +67,7 @@ test('network cut (netns + veth): local restart during the cut, offline then onl
   assert.equal(started.status, 0, started.stderr?.toString());
   const agent = h.spawnAgent(
     `agent: { id: ns-agent }
-coordinator: { url: 'ws://${HOST_IP}:${coordinator.port}/agent', token: '${TOKEN}', spoolDir: '${join(h.dir, 'spool')}', heartbeat: 1s, reconnectMax: 1s }
+coordinator: { url: 'ws://${HOST_IP}:${coordinator.coord.port}/agent', token: '${TOKEN}', spoolDir: '${join(h.dir, 'spool')}', heartbeat: 1s, reconnectMax: 1s }
 defaults: { interval: 1s, timeout: 1s, retries: 3, retryDelay: 500ms, startupGrace: 10s }
 gpu: { enabled: false }
 services:
@@ -79,7 +77,7 @@ services:
     inNs,
   );
   await agent.waitEvent((e) => e.service === 'llama' && e.to === 'healthy', 15_000, 'healthy inside the namespace');
-  const host = () => coordinator.fleet.view().hosts.find((x) => x.id === 'ns-agent');
+  const host = () => coordinator.coord.fleet.view().hosts.find((x) => x.id === 'ns-agent');
   await waitFor(() => host()?.connected && host()?.services[0]?.state === 'healthy', 10_000, 'connected through the veth');
 
   ip('link', 'set', HOST_IF, 'down');
@@ -91,8 +89,8 @@ services:
 
   ip('link', 'set', HOST_IF, 'up');
   await waitFor(() => host()?.connected, 20_000, 'online again after the heal');
-  await waitFor(async () => (await coordinator.store.listEvents({ host: 'ns-agent', limit: 1000 })).some((e) => e.bootId === restarted.bootId && e.seq === restarted.seq), 10_000, 'the restart event delivered');
-  const stored = await coordinator.store.listEvents({ host: 'ns-agent', limit: 1000 });
+  await waitFor(async () => (await coordinator.coord.store.listEvents({ host: 'ns-agent', limit: 1000 })).some((e) => e.bootId === restarted.bootId && e.seq === restarted.seq), 10_000, 'the restart event delivered');
+  const stored = await coordinator.coord.store.listEvents({ host: 'ns-agent', limit: 1000 });
   const seqs = stored.filter((e) => e.bootId === restarted.bootId).map((e) => e.seq);
   assert.deepEqual(seqs, seqs.map((_, i) => i + 1), 'every event, in order, no gap');
   assert.deepEqual(new Set(seqs), new Set(agent.events.map((e) => e.seq)), 'exactly the events the agent emitted');
