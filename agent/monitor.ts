@@ -196,7 +196,9 @@ export class ServiceMonitor {
       this.lastKnownPid = pid;
       this.mainPid = 0;
       this.forceShow = true;
-      void this.runOnce();
+      // the round runs now, and the next one follows on the schedule of the state it leaves
+      // (the short poll while the restarted server comes up), not on the old interval slot
+      void this.runOnce().then(() => this.schedule(this.nextDelay()));
     }
   }
 

@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ServiceMonitor } from '../../agent/monitor.js';
+import { EventLog } from '../../agent/events.js';
+import type { RoundResult } from '../../agent/probes/types.js';
+import type { UnitControl, UnitProperties } from '../../agent/unit-control.js';
+import { FakeClock } from '../../shared/clock.js';
+import { createLogger } from '../../shared/logger.js';
+import { parseAgentConfig } from '../../shared/config/agent-config.js';
+
+const config = parseAgentConfig(
+  'pid-watch.yaml',
+  `agent: { id: t }
+services:
+  - { name: s, kind: http, url: "http://127.0.0.1:1", unit: s.service, interval: 10s, timeout: 1s, retries: 3, retryDelay: 500ms }
+`,
+);
+const service = config.services[0]!;
+const logger = createLogger({ level: 'silent' });
+
+test('a crash seen by the PID watch: after the restart the next round comes at the starting poll, not the old interval slot', async () => {
+  const clock = new FakeClock(Date.UTC(2026, 0, 1, 0, 0, 0));
+  let pid = 100;
+  let crashed = false;
+  const props = (): UnitProperties =>
+    crashed
+      ? { activeState: 'failed', subState: 'failed', nRestarts: 0, mainPid: 0, execMainStatus: 9, result: 'signal', startLimitHit: false }
+      : { activeState: 'active', subState: 'running', nRestarts: 0, mainPid: pid, execMainStatus: 0, result: 'success', startLimitHit: false };
+  const units: UnitControl = {
+    show: async () => props(),
+    captureEvidence: async (unit) => ({ unit, properties: props(), journal: null }),
+    async restart(unit) {
+      crashed = false;
+      pid += 1;
+      return { ok: true, exitCode: 0, stdout: '', stderr: '', durationMs: 5, timedOut: false, argv: ['systemctl', 'restart', unit] };
+    },
+  };
+  const rounds: number[] = [];
+  const monitor = new ServiceMonitor(service, {
+    clock,
+    logger,
+    events: new EventLog('t', clock, logger),
+    units,
+    restart: config.restart,
+    pidAlive: (p) => !crashed && p === pid,
+    runRound: async (hooks): Promise<RoundResult> => {
+      rounds.push(clock.now());
+      if (!crashed) return { at: clock.now(), outcome: 'ok', primaryOk: true, attempts: 1, latencyMs: 2, detail: '/health: ok', trail: [] };
+      await hooks.crashEvidence();
+      return { at: clock.now(), outcome: 'refused', primaryOk: false, primaryOutcome: 'refused', attempts: 1, latencyMs: 1, detail: '/health: connect ECONNREFUSED', crash: true, trail: [] };
+    },
+    resetRoundState: () => {},
+  });
+  monitor.start();
+  await clock.advance(0);
+  assert.equal(monitor.state.state, 'healthy');
+  await clock.advance(1_000);
+
+  crashed = true;
+  monitor.checkPid();
+  await clock.advance(0);
+  assert.equal(monitor.state.state, 'starting', 'crash confirmed and restarted by the PID-watch round');
+  const crashRound = rounds.length;
+
+  // the starting poll is interval / 4 capped at 1 s; the old 10 s slot is still 8 s away
+  await clock.advance(1_000);
+  assert.ok(rounds.length > crashRound, 'a round ran within the starting poll');
+  assert.equal(monitor.state.state, 'healthy');
+  await monitor.stop();
+});
