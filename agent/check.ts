@@ -4,7 +4,8 @@ import type { AgentConfig, ServiceConfig } from '../shared/config/agent-config.j
 import { classifyRound } from './state/classify.js';
 import type { Verdict } from './state/types.js';
 import type { ProbeRuntime } from './wiring.js';
-import { unitLooksCrashed, type UnitControl } from './unit-control.js';
+import { unitLooksCrashed, type UnitControl, type UnitProperties } from './unit-control.js';
+import { restartUnit, restartWentThrough } from './restart/restart-unit.js';
 
 /** One line of `llm-health check --json` (SPEC §3). */
 export interface CheckedService {
@@ -110,15 +111,15 @@ async function checkOne(service: ServiceConfig, opts: CheckOptions): Promise<Che
     evidence = { error: (err as Error).message };
   }
   opts.logger.warn({ service: service.name, unit, evidence }, `restarting ${unit}: ${checked.reason}`);
-  try {
-    const out = await opts.units.restart(unit);
-    const outcome = out.ok ? 'succeeded' : 'failed';
-    opts.logger[out.ok ? 'info' : 'error']({ service: service.name, unit, exitCode: out.exitCode, stderr: out.stderr, timedOut: out.timedOut }, `restart of ${unit} ${outcome}`);
-    return { ...checked, restarted: true, restartOutcome: outcome, reason: out.ok ? `${checked.reason}; restarted ${unit}` : `${checked.reason}; restart of ${unit} failed: ${out.timedOut ? 'timed out' : out.stderr.trim().slice(0, 300)}` };
-  } catch (err) {
-    opts.logger.error({ service: service.name, unit, err }, `restart of ${unit} refused`);
-    return { ...checked, restarted: false, restartOutcome: 'failed', reason: `${checked.reason}; restart refused: ${(err as Error).message}` };
-  }
+  const outcome = await restartUnit(opts.units, unit, (evidence.properties as UnitProperties | null | undefined) ?? undefined);
+  const ok = restartWentThrough(outcome);
+  const out = outcome.command;
+  opts.logger[ok ? 'info' : 'error'](
+    { service: service.name, unit, outcome: outcome.kind, exitCode: out?.exitCode, stderr: out?.stderr, timedOut: out?.timedOut },
+    outcome.reason,
+  );
+  if (outcome.kind === 'refused') return { ...checked, restarted: false, restartOutcome: 'failed', reason: `${checked.reason}; ${outcome.reason}` };
+  return { ...checked, restarted: true, restartOutcome: ok ? 'succeeded' : 'failed', reason: `${checked.reason}; ${ok ? `restarted ${unit}` : outcome.reason}` };
 }
 
 /** Human summary, one line per service, like the seed script's log. */

@@ -9,6 +9,7 @@ import type { EventLog } from './events.js';
 import { Pacer } from './pacer.js';
 import { createPidProbe, type PidProbe } from './pid-probe.js';
 import { unitLooksCrashed, type UnitControl, type UnitProperties } from './unit-control.js';
+import { restartUnit, restartWentThrough } from './restart/restart-unit.js';
 
 /** Runs one probe round for this service; the monitor passes hooks for evidence and progress. */
 export type RoundRunner = (hooks: RoundHooks) => Promise<RoundResult>;
@@ -308,33 +309,23 @@ export class ServiceMonitor {
       evidence = { error: (err as Error).message };
     }
     this.deps.events.emit({ type: 'restart_started', service: name, reason: action.reason, data: { unit, attempt: action.attempt, evidence } });
-    let ok = false;
-    let reason: string;
-    try {
-      const out = await units.restart(unit);
-      const props = await this.show();
-      if (props) this.mainPid = props.mainPid;
-      const startLimitHit = props?.startLimitHit === true;
-      ok = out.ok && !startLimitHit;
-      reason = ok
-        ? `systemctl restart ${unit} succeeded in ${Math.round(out.durationMs)} ms`
-        : startLimitHit
-          ? `systemd refused to start ${unit}: start-limit-hit`
-          : out.timedOut
-            ? `systemctl restart ${unit} timed out after ${Math.round(out.durationMs)} ms`
-            : `systemctl restart ${unit} failed (exit ${out.exitCode ?? out.signal}): ${out.stderr.trim().slice(0, 500)}`;
-      this.deps.events.emit({
-        type: ok ? 'restart_succeeded' : 'restart_failed',
-        service: name,
-        reason,
-        data: { unit, exitCode: out.exitCode, timedOut: out.timedOut, durationMs: Math.round(out.durationMs), stderr: out.stderr.slice(0, 2000), properties: props ?? undefined },
-      });
-    } catch (err) {
-      // a refused unit (not in config, bad name) or a broken systemctl: an event, never a crash
-      reason = `restart of ${unit} not possible: ${(err as Error).message}`;
-      this.deps.events.emit({ type: 'restart_failed', service: name, reason, data: { unit } });
-    }
+    const before = (evidence.properties as UnitProperties | null | undefined) ?? undefined;
+    const outcome = await restartUnit(units, unit, before);
+    if (outcome.properties) this.mainPid = outcome.properties.mainPid;
+    const ok = restartWentThrough(outcome);
+    const out = outcome.command;
+    this.deps.events.emit({
+      type: ok ? 'restart_succeeded' : 'restart_failed',
+      service: name,
+      reason: outcome.reason,
+      data: {
+        unit,
+        outcome: outcome.kind,
+        ...(out ? { exitCode: out.exitCode, timedOut: out.timedOut, durationMs: Math.round(out.durationMs), stderr: out.stderr.slice(0, 2000) } : {}),
+        properties: outcome.properties,
+      },
+    });
     this.deps.resetRoundState();
-    this.apply({ type: 'restart_finished', ok, reason });
+    this.apply({ type: 'restart_finished', ok, reason: outcome.reason });
   }
 }

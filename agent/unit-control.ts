@@ -12,7 +12,19 @@ export interface UnitProperties {
   result: string;
   /** systemd refused to start the unit again (Result=start-limit-hit) */
   startLimitHit: boolean;
+  /**
+   * The unit's own TimeoutStopSec / TimeoutStartSec in ms (Infinity for `infinity`), when
+   * systemctl printed them: `systemctl restart` can block for their sum.
+   */
+  timeoutStopMs?: number;
+  timeoutStartMs?: number;
 }
+
+/**
+ * States in which systemd is itself running a job on the unit (a stop, a start, an automatic
+ * restart): a restart issued now would queue behind it and restart the fresh process again.
+ */
+export const JOB_STATES: ReadonlySet<string> = new Set(['activating', 'deactivating', 'reloading']);
 
 export interface UnitCommandOutcome {
   ok: boolean;
@@ -39,6 +51,7 @@ export interface UnitControl {
 export function unitLooksCrashed(p: UnitProperties | null): boolean {
   if (!p) return false;
   if (p.activeState === 'active' || p.activeState === 'reloading') return p.mainPid === 0;
-  // activating = systemd is already restarting it (Restart=on-failure): not our crash to handle
-  return p.activeState !== 'activating';
+  // activating = systemd is already restarting it (Restart=on-failure), deactivating = a stop
+  // (ours or an operator's) is still waiting for the process: not a crash to handle
+  return !JOB_STATES.has(p.activeState);
 }

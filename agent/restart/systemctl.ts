@@ -49,9 +49,25 @@ export interface ServiceManager {
   captureEvidence(unit: string, known?: UnitProperties | null): Promise<Evidence>;
 }
 
-export const SHOW_PROPERTIES = ['ActiveState', 'SubState', 'NRestarts', 'MainPID', 'ExecMainStatus', 'Result'] as const;
+export const SHOW_PROPERTIES = ['ActiveState', 'SubState', 'NRestarts', 'MainPID', 'ExecMainStatus', 'Result', 'TimeoutStopUSec', 'TimeoutStartUSec'] as const;
 const DEFAULT_OUTPUT_CAP = 16 * 1024;
 const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
+/** beyond the unit's own stop + start timeouts: systemd's bookkeeping and the client's exit */
+export const RESTART_MARGIN_MS = 15_000;
+
+/**
+ * How long `systemctl restart` may block: the job waits for the stop (up to TimeoutStopSec,
+ * and a busy llama.cpp server lingers after SIGTERM for all of it) and then for the start (up
+ * to TimeoutStartSec). A deadline shorter than that cuts off a restart systemd is still
+ * doing, and the next one restarts the fresh process again. `configuredMs` is a floor; an
+ * infinite unit timeout leaves it as is (the outcome is then read from `systemctl show`).
+ */
+export function restartDeadline(configuredMs: number, props: Pick<UnitProperties, 'timeoutStopMs' | 'timeoutStartMs'> | null | undefined): number {
+  const stop = props?.timeoutStopMs;
+  const start = props?.timeoutStartMs;
+  if (stop === undefined || start === undefined || !Number.isFinite(stop + start)) return configuredMs;
+  return Math.max(configuredMs, stop + start + RESTART_MARGIN_MS);
+}
 
 export function createServiceManager(options: ServiceManagerOptions): ServiceManager {
   if (!options.systemctl.length) throw new LlmHealthError(ErrorCode.ConfigInvalid, 'restart.systemctl must name a command');
@@ -59,6 +75,8 @@ export function createServiceManager(options: ServiceManagerOptions): ServiceMan
   const cap = options.outputCapBytes ?? DEFAULT_OUTPUT_CAP;
   const queryTimeoutMs = options.queryTimeoutMs ?? Math.min(options.timeoutMs, DEFAULT_QUERY_TIMEOUT_MS);
   const journalctl = journalctlFor(options.systemctl);
+  // a user manager's units are in the user journal: `-u` would read the system's and find nothing
+  const unitSelector = options.systemctl.includes('--user') ? ['--user-unit'] : ['-u'];
 
   const checkUnit = (unit: string): void => {
     if (typeof unit !== 'string' || !UNIT_NAME_RE.test(unit)) {
@@ -68,31 +86,36 @@ export function createServiceManager(options: ServiceManagerOptions): ServiceMan
       throw new LlmHealthError(ErrorCode.UnitNotAllowed, `refusing unit ${JSON.stringify(unit)}: not one of this agent's configured units`);
     }
   };
+  // the unit's stop/start timeouts, from the last `show` (they change only on daemon-reload)
+  const unitTimeouts = new Map<string, UnitProperties>();
   const systemctl = (args: string[], timeoutMs: number) =>
     runCommand([...options.systemctl, ...args], { timeoutMs, outputCapBytes: cap, env: options.env, killGraceMs: options.killGraceMs });
 
   const show = async (unit: string): Promise<UnitProperties | null> => {
     const out = await systemctl(['show', '-p', SHOW_PROPERTIES.join(','), unit], queryTimeoutMs);
-    return out.ok ? parseShowOutput(out.stdout) : null;
+    const props = out.ok ? parseShowOutput(out.stdout) : null;
+    if (props?.timeoutStopMs !== undefined) unitTimeouts.set(unit, props);
+    return props;
   };
 
   const journalTail = async (unit: string): Promise<string | null> => {
     if (!options.journal || options.journalLines <= 0) return null;
     // journalctl runs without the sudo prefix: reading the journal needs group membership, not root
-    const out = await runCommand([journalctl, '-u', unit, '-n', String(options.journalLines), '--no-pager'], {
+    const out = await runCommand([journalctl, ...unitSelector, unit, '-n', String(options.journalLines), '--no-pager'], {
       timeoutMs: queryTimeoutMs,
       outputCapBytes: cap,
       keep: 'tail',
       env: options.env,
       killGraceMs: options.killGraceMs,
     });
-    return out.ok ? out.stdout : null;
+    return out.ok ? journalText(out.stdout) : null;
   };
 
   return {
     async restart(unit) {
       checkUnit(unit);
-      return systemctl(['restart', unit], options.timeoutMs);
+      if (!unitTimeouts.has(unit)) await show(unit);
+      return systemctl(['restart', unit], restartDeadline(options.timeoutMs, unitTimeouts.get(unit)));
     },
     async show(unit) {
       checkUnit(unit);
@@ -124,7 +147,7 @@ export function parseShowOutput(stdout: string): UnitProperties | null {
   const activeState = kv.get('ActiveState');
   if (!activeState) return null;
   const result = kv.get('Result') ?? '';
-  return {
+  const props: UnitProperties = {
     activeState,
     subState: kv.get('SubState') ?? '',
     nRestarts: toInt(kv.get('NRestarts')),
@@ -133,6 +156,43 @@ export function parseShowOutput(stdout: string): UnitProperties | null {
     result,
     startLimitHit: result === 'start-limit-hit',
   };
+  const stop = parseTimeSpan(kv.get('TimeoutStopUSec'));
+  const start = parseTimeSpan(kv.get('TimeoutStartUSec'));
+  if (stop !== undefined && start !== undefined) {
+    props.timeoutStopMs = stop;
+    props.timeoutStartMs = start;
+  }
+  return props;
+}
+
+const TIMESPAN_UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/**
+ * A time span as `systemctl show` prints one: `1min 30s`, `90s`, `500ms`, `0`, `infinity`.
+ * Milliseconds (Infinity for `infinity`); undefined for anything else.
+ */
+export function parseTimeSpan(text: string | undefined): number | undefined {
+  const value = text?.trim();
+  if (!value) return undefined;
+  if (value === 'infinity') return Number.POSITIVE_INFINITY;
+  if (value === '0') return 0;
+  let total = 0;
+  for (const part of value.split(/\s+/)) {
+    const m = /^(\d+(?:\.\d+)?)(us|ms|s|min|h|d|w)$/.exec(part);
+    if (!m) return undefined;
+    total += Number(m[1]) * TIMESPAN_UNIT_MS[m[2]!]!;
+  }
+  return Math.round(total);
+}
+
+/**
+ * What journalctl printed, without its own notes ("-- No entries --", "-- Logs begin at …
+ * --"): those are not the unit's lines, and an answer of only notes is no journal at all.
+ */
+export function journalText(stdout: string): string | null {
+  const lines = stdout.split('\n').filter((line) => !/^-- .* --$/.test(line.trim()));
+  const text = lines.join('\n');
+  return text.trim() ? text : null;
 }
 
 function toInt(v: string | undefined): number | null {

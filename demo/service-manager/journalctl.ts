@@ -1,5 +1,5 @@
 /**
- * `journalctl` for the stand-in: `journalctl -u UNIT [-n N] [--no-pager] [-o FORMAT]` prints
+ * `journalctl` for the stand-in: `journalctl -u UNIT|--user-unit UNIT [-n N] [--no-pager] [-o FORMAT]` prints
  * the tail of what the unit's processes (and its supervisor) wrote. The stand-in keeps no
  * timestamps or identifiers, so every output format prints the bare lines, like `-o cat`.
  */
@@ -29,7 +29,7 @@ function main(): number {
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     const value = () => inline ?? (/^-[un]./.test(a) ? a.slice(2) : argv[++i]);
     if (IGNORED.has(a)) continue;
-    if (flag === '-u' || flag === '--unit' || /^-u./.test(a)) {
+    if (flag === '-u' || flag === '--unit' || flag === '--user-unit' || /^-u./.test(a)) {
       const v = value();
       if (v === undefined) return usage(`option '${a}' requires an argument`);
       units.push(mangleUnitName(v).name);

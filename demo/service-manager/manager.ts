@@ -11,11 +11,9 @@ import { withUnitLock } from './lock.js';
 import { logFile, logsDir, stateDir, unitsDir } from './paths.js';
 import { isAlive, isSupervisorOf, signalGroup, signalProcess, waitForExit } from './processes.js';
 import { freshState, isOwnedBySupervisor, pruneStartTimes, readState, writeState, type UnitState } from './state.js';
-import { readUnit, type UnitDefinition } from './units.js';
+import { readUnit, START_TIMEOUT_MS, type UnitDefinition } from './units.js';
 
 const SUPERVISOR = join(dirname(fileURLToPath(import.meta.url)), 'supervisor.js');
-/** how long a start may take to reach "process started" (a node process, on a busy 2-core box) */
-const START_TIMEOUT_MS = 20_000;
 /** beyond TimeoutStopSec: the supervisor's own bookkeeping after the main process went */
 const STOP_SLACK_MS = 3_000;
 

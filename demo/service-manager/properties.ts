@@ -6,14 +6,14 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { exitStatusName } from './exit-status.js';
 import type { UnitState } from './state.js';
-import { formatTimeSpan, type UnitDefinition } from './units.js';
+import { formatTimeSpan, START_TIMEOUT_MS, type UnitDefinition } from './units.js';
 
 /**
  * systemd prints properties in its D-Bus order (the Service interface's, then the Unit's),
  * not in the order asked for; callers must parse by key, and so the stand-in keeps that order.
  */
 const ORDER = [
-  'Type', 'Restart', 'RestartUSec', 'TimeoutStopUSec', 'MainPID', 'Result', 'NRestarts',
+  'Type', 'Restart', 'RestartUSec', 'TimeoutStartUSec', 'TimeoutStopUSec', 'MainPID', 'Result', 'NRestarts',
   'ExecMainStartTimestamp', 'ExecMainExitTimestamp', 'ExecMainPID', 'ExecMainCode', 'ExecMainStatus',
   'Id', 'Names', 'Description', 'LoadState', 'ActiveState', 'SubState', 'FragmentPath',
   'ActiveEnterTimestamp', 'InactiveEnterTimestamp',
@@ -24,6 +24,7 @@ export function unitProperties(name: string, def: UnitDefinition | null, state: 
     Type: 'simple',
     Restart: def?.restart ?? 'no',
     RestartUSec: formatTimeSpan(def?.restartSecMs ?? 100),
+    TimeoutStartUSec: formatTimeSpan(START_TIMEOUT_MS),
     TimeoutStopUSec: formatTimeSpan(def?.timeoutStopMs ?? 90_000),
     MainPID: String(state.mainPid),
     Result: state.result,

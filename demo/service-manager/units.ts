@@ -45,6 +45,11 @@ export interface WriteUnitOptions {
  * cannot hold a test for a minute and a half; the rest are systemd's own defaults.
  */
 export const DEFAULT_TIMEOUT_STOP_MS = 5_000;
+/**
+ * How long a start may take to reach "process started" (a node process, on a busy 2-core
+ * box) before the stand-in fails it; `systemctl show` prints it as TimeoutStartUSec.
+ */
+export const START_TIMEOUT_MS = 20_000;
 export const DEFAULT_RESTART_SEC_MS = 100;
 export const DEFAULT_START_LIMIT_INTERVAL_MS = 10_000;
 export const DEFAULT_START_LIMIT_BURST = 5;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createServiceManager, journalctlFor, parseShowOutput, SHOW_PROPERTIES, type ServiceManager, type ServiceManagerOptions } from '../../agent/restart/systemctl.js';
+import { createServiceManager, journalctlFor, journalText, parseShowOutput, SHOW_PROPERTIES, type ServiceManager, type ServiceManagerOptions } from '../../agent/restart/systemctl.js';
 import { runCommand } from '../../agent/restart/run-command.js';
 import type { UnitControl } from '../../agent/unit-control.js';
 import { ErrorCode, LlmHealthError } from '../../shared/errors.js';
@@ -48,7 +48,7 @@ describe('restart executor against the service-manager stand-in', () => {
   test('show runs exactly `show -p … UNIT` and parses the properties', async () => {
     sb.clearCalls();
     const props = await sm.show(UNIT);
-    assert.deepEqual(sb.calls(), [['show', '-p', 'ActiveState,SubState,NRestarts,MainPID,ExecMainStatus,Result', UNIT]]);
+    assert.deepEqual(sb.calls(), [['show', '-p', 'ActiveState,SubState,NRestarts,MainPID,ExecMainStatus,Result,TimeoutStopUSec,TimeoutStartUSec', UNIT]]);
     assert.ok(props);
     assert.equal(props.activeState, 'active');
     assert.equal(props.subState, 'running');
@@ -73,7 +73,7 @@ describe('restart executor against the service-manager stand-in', () => {
     assert.ok(!Number.isNaN(Date.parse(evidence.capturedAt)));
     assert.deepEqual(
       { ...evidence.properties },
-      { activeState: 'failed', subState: 'failed', nRestarts: 0, mainPid: 0, execMainStatus: 9, result: 'signal', startLimitHit: false },
+      { activeState: 'failed', subState: 'failed', nRestarts: 0, mainPid: 0, execMainStatus: 9, result: 'signal', startLimitHit: false, timeoutStopMs: 5_000, timeoutStartMs: 20_000 },
     );
     assert.ok(evidence.journal);
     assert.match(evidence.journal, /llama server: loading model/);
@@ -131,7 +131,21 @@ describe('restart executor against the service-manager stand-in', () => {
     const props = await ghost.show('ghost.service');
     assert.equal(props?.activeState, 'inactive');
     assert.equal(props?.mainPid, 0);
-    assert.equal(await ghost.journalTail('ghost.service'), '-- No entries --\n');
+    // journalctl's "-- No entries --" is its own note, not a journal line of the unit
+    assert.equal(await ghost.journalTail('ghost.service'), null);
+  });
+
+  test('a user manager (systemctl --user): the journal is read with --user-unit, not -u', async () => {
+    const user = manager(sb, { systemctl: ['systemctl', '--user'] });
+    const evidence = await user.captureEvidence(UNIT);
+    assert.deepEqual(sb.journalCalls().at(-1), ['--user-unit', UNIT, '-n', '50', '--no-pager']);
+    assert.ok(evidence.journal, 'the unit\'s own lines came back');
+  });
+
+  test('journalText drops journalctl\'s notes and keeps the unit\'s lines', () => {
+    assert.equal(journalText('-- No entries --\n'), null);
+    assert.equal(journalText('-- Logs begin at Mon 2026-12-07 00:00:00 UTC, end at Mon 2026-12-07 01:00:00 UTC. --\nserver: ready\n'), 'server: ready\n');
+    assert.equal(journalText('a -- b --\n'), 'a -- b --\n');
   });
 
   test('Result=start-limit-hit is surfaced by show and by the evidence', async () => {
@@ -177,7 +191,8 @@ describe('restart executor against the service-manager stand-in', () => {
     const outcome = await wrapped.restart(UNIT);
     assert.equal(outcome.ok, true, outcome.stderr);
     assert.deepEqual(outcome.argv, ['/usr/bin/env', 'systemctl', 'restart', UNIT]);
-    assert.deepEqual(sb.calls(), [['restart', UNIT]]);
+    // a first restart reads the unit's stop/start timeouts for its deadline
+    assert.deepEqual(sb.calls(), [['show', '-p', SHOW_PROPERTIES.join(','), UNIT], ['restart', UNIT]]);
   });
 
   test('journalctl missing: the tail is null, the rest of the evidence is still there', async () => {

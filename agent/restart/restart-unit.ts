@@ -1,0 +1,68 @@
+/**
+ * One restart of one unit, as the daemon and `llm-health check` both run it: the restart,
+ * then `systemctl show` to learn what systemd made of it. A timed-out `systemctl restart`
+ * is not a failed restart by itself — the job goes on without the client — so its outcome
+ * is read from the unit, and no restart is issued while systemd is still running a job on it.
+ */
+import { JOB_STATES, type UnitCommandOutcome, type UnitControl, type UnitProperties } from '../unit-control.js';
+
+export type RestartOutcomeKind =
+  /** the unit is running again (the restart returned, or it timed out and the unit is active) */
+  | 'succeeded'
+  /** systemd is still stopping or starting the unit: wait for it, never restart it again now */
+  | 'in_progress'
+  /** systemd's own start limit refused the start (Result=start-limit-hit) */
+  | 'start_limit_hit'
+  | 'failed'
+  /** not run at all: the unit is not this agent's, or systemctl could not be started */
+  | 'refused';
+
+export interface RestartOutcome {
+  kind: RestartOutcomeKind;
+  /** one line for an event or `check`'s table */
+  reason: string;
+  command?: UnitCommandOutcome;
+  /** the unit as `systemctl show` described it after the restart */
+  properties?: UnitProperties;
+}
+
+/** A restart that brought (or is bringing) the unit back: the service is `starting`. */
+export function restartWentThrough(outcome: RestartOutcome): boolean {
+  return outcome.kind === 'succeeded' || outcome.kind === 'in_progress';
+}
+
+/**
+ * `before`: the unit as read moments ago (the evidence); read again when not given.
+ */
+export async function restartUnit(units: UnitControl, unit: string, before?: UnitProperties | null): Promise<RestartOutcome> {
+  const current = before === undefined ? await showQuietly(units, unit) : before;
+  if (current && JOB_STATES.has(current.activeState)) {
+    return { kind: 'in_progress', reason: `systemd is already ${current.activeState} ${unit}: no second restart while its job runs`, properties: current };
+  }
+  let command: UnitCommandOutcome;
+  try {
+    command = await units.restart(unit);
+  } catch (err) {
+    // a refused unit (not in config, bad name) or a missing systemctl: an outcome, never a crash
+    return { kind: 'refused', reason: `restart of ${unit} not possible: ${(err as Error).message}` };
+  }
+  const after = (await showQuietly(units, unit)) ?? undefined;
+  const took = `${Math.round(command.durationMs)} ms`;
+  const outcome = (kind: RestartOutcomeKind, reason: string): RestartOutcome => ({ kind, reason, command, ...(after ? { properties: after } : {}) });
+  if (after?.startLimitHit) return outcome('start_limit_hit', `systemd refused to start ${unit}: start-limit-hit`);
+  if (command.ok) return outcome('succeeded', `systemctl restart ${unit} succeeded in ${took}`);
+  if (command.timedOut && after) {
+    if (after.activeState === 'active') return outcome('succeeded', `systemctl restart ${unit} did not return within ${took}, but the unit is active again (systemctl show)`);
+    if (JOB_STATES.has(after.activeState)) return outcome('in_progress', `systemctl restart ${unit} did not return within ${took}; systemd is still ${after.activeState} it, so its job goes on (no second restart)`);
+  }
+  if (command.timedOut) return outcome('failed', `systemctl restart ${unit} timed out after ${took}${after ? ` (unit ${after.activeState}/${after.subState})` : ''}`);
+  return outcome('failed', `systemctl restart ${unit} failed (exit ${command.exitCode ?? command.signal}): ${command.stderr.trim().slice(0, 500)}`);
+}
+
+async function showQuietly(units: UnitControl, unit: string): Promise<UnitProperties | null> {
+  try {
+    return await units.show(unit);
+  } catch {
+    return null;
+  }
+}
