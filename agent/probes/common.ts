@@ -72,6 +72,46 @@ export function classifyStatus(status: number, body: string): Verdict {
   return { outcome: 'http_error', detail: `HTTP ${status}${said}` };
 }
 
+// What servers answer when a text-only model is sent an image (docs/probing.md lists the
+// sources): llama.cpp 500 "image input is not supported - hint: ... mmproj" (seen on a real
+// b10472), llama.cpp /completion and Ollama 400 "model does not support multimodal
+// requests", vLLM 400 "`m` is not a multimodal model", SGLang 400 "Model only supports text
+// input". TGI turns the image into prompt text and answers 200: it cannot be told.
+const IMAGES_UNSUPPORTED = /image input is not supported|does not support (?:images?|vision|multi-?modal)|not a multi-?modal model|only supports text input/i;
+// vLLM: 404 "The model `x` does not exist."; Ollama: 404 "model 'x' not found"; a llama.cpp
+// router: 400 "model 'x' not found"
+const MODEL_NOT_SERVED = /model\b[^.]{0,200}(?:does not exist|not found)/i;
+
+/**
+ * A deep probe's refusal that no restart can change: images sent to a server without a
+ * vision model, or a model the server does not serve. `mismatch` and `model_missing` make
+ * the service degraded with a reason that says what to fix, never restarted.
+ */
+export function capabilityRule(vision: boolean): StatusRule {
+  return (status, body) => {
+    if (status < 400 || status === 429 || status === 503) return undefined;
+    if (vision && IMAGES_UNSUPPORTED.test(body)) {
+      return { outcome: 'mismatch', detail: `${visionMismatch} (HTTP ${status}: ${snippet(body, 100)})` };
+    }
+    if ((status === 404 || status === 400) && MODEL_NOT_SERVED.test(body)) return { outcome: 'model_missing', detail: `HTTP 404: ${snippet(body, 100)}` };
+    return undefined;
+  };
+}
+
+/** What an operator should do when a vision deep probe meets a text-only server. */
+export const visionMismatch = 'deepProbe.vision is set but the server does not accept images: serve a vision model (llama.cpp: --mmproj) or set deepProbe.vision: false';
+
+/** The first rule that has a verdict. */
+export function firstRule(...rules: (StatusRule | undefined)[]): StatusRule {
+  return (status, body) => {
+    for (const rule of rules) {
+      const verdict = rule?.(status, body);
+      if (verdict) return verdict;
+    }
+    return undefined;
+  };
+}
+
 export type Json = { ok: true; value: unknown } | { ok: false };
 
 export function parseJson(text: string): Json {

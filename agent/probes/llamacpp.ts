@@ -1,8 +1,8 @@
-import { badJson, httpStep, isRecord, listForDetail, openAiModelIds, parseJson, type BodyCheck } from './common.js';
-import { createHttpClient } from './http-client.js';
-import { chatCompletionDeep } from './openai-compat.js';
+import { badJson, httpStep, isRecord, listForDetail, openAiModelIds, parseJson, visionMismatch, type BodyCheck } from './common.js';
+import { createHttpClient, type HttpClient } from './http-client.js';
+import { chatCompletionDeep, type DeepContext } from './openai-compat.js';
 import { scrapeMetrics } from './scrape.js';
-import type { ProbeFactory } from './types.js';
+import type { ProbeAttempt, ProbeFactory } from './types.js';
 
 /**
  * llama.cpp server (`llama-server`). `/health` is the whole readiness story: it answers 503
@@ -34,6 +34,24 @@ function listedCheck(model: string): BodyCheck {
   };
 }
 
+/**
+ * A vision deep probe that failed: `/props` says whether the server has a vision projector
+ * at all (`modalities.vision`), so a text-only server is a configuration mismatch whatever
+ * its error's wording.
+ */
+async function visionDeep(http: HttpClient, baseUrl: string, ctx: DeepContext, model: string | undefined): Promise<ProbeAttempt> {
+  const attempt = await chatCompletionDeep(http, baseUrl, ctx, model);
+  if (!ctx.vision || attempt.outcome !== 'http_error') return attempt;
+  let textOnly = false;
+  await httpStep(http, 'deep', baseUrl, '/props', { timeoutMs: ctx.timeoutMs, signal: ctx.signal }, (answer) => {
+    const json = parseJson(answer.body);
+    const modalities = json.ok && isRecord(json.value) && isRecord(json.value.modalities) ? json.value.modalities : undefined;
+    textOnly = modalities?.vision === false;
+    return { outcome: 'ok', detail: 'props' };
+  });
+  return textOnly ? { ...attempt, outcome: 'mismatch', detail: `${attempt.detail}; /props: modalities.vision false: ${visionMismatch}` } : attempt;
+}
+
 export const createLlamacppProbe: ProbeFactory = (service, deps) => {
   const http = createHttpClient(deps);
   const model = service.model;
@@ -42,7 +60,7 @@ export const createLlamacppProbe: ProbeFactory = (service, deps) => {
     readyIsAlive: model === undefined,
     alive: (baseUrl, ctx) => httpStep(http, 'alive', baseUrl, '/health', ctx, healthCheck),
     ready: (baseUrl, ctx) => (model === undefined ? httpStep(http, 'ready', baseUrl, '/health', ctx, healthCheck) : httpStep(http, 'ready', baseUrl, '/v1/models', ctx, listedCheck(model))),
-    deep: (baseUrl, ctx) => chatCompletionDeep(http, baseUrl, ctx, service.model),
+    deep: (baseUrl, ctx) => visionDeep(http, baseUrl, ctx, service.model),
     metrics: (baseUrl, ctx) => scrapeMetrics(http, 'llamacpp', baseUrl, service.metricsPath, ctx, () => deps.clock.now()),
   };
 };

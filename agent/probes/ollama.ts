@@ -1,4 +1,4 @@
-import { badJson, httpStep, isRecord, listForDetail, parseJson, type BodyCheck, type StatusRule } from './common.js';
+import { badJson, capabilityRule, firstRule, httpStep, isRecord, listForDetail, parseJson, type BodyCheck, type StatusRule } from './common.js';
 import { createHttpClient, snippet, type HttpClient } from './http-client.js';
 import type { DeepContext } from './openai-compat.js';
 import type { ProbeAttempt, ProbeContext, ProbeFactory } from './types.js';
@@ -67,7 +67,7 @@ async function deep(http: HttpClient, baseUrl: string, ctx: DeepContext, configu
   }
   const body: Record<string, unknown> = { model, prompt: ctx.prompt, stream: false, options: { num_predict: 1, temperature: 0 } };
   if (ctx.vision) body.images = [PROBE_PNG_BASE64];
-  return httpStep(http, 'deep', baseUrl, '/api/generate', ctx, generateCheck, { method: 'POST', json: body, statusRule: notFoundIsMissing });
+  return httpStep(http, 'deep', baseUrl, '/api/generate', ctx, generateCheck, { method: 'POST', json: body, statusRule: firstRule(capabilityRule(ctx.vision), notFoundIsMissing) });
 }
 
 export const createOllamaProbe: ProbeFactory = (service, deps) => {

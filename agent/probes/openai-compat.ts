@@ -1,4 +1,4 @@
-import { badJson, httpStep, isRecord, openAiModelIds, parseJson, type BodyCheck, type StatusRule } from './common.js';
+import { badJson, capabilityRule, firstRule, httpStep, isRecord, openAiModelIds, parseJson, type BodyCheck, type StatusRule } from './common.js';
 import type { HttpClient } from './http-client.js';
 import type { ProbeAttempt, ProbeContext } from './types.js';
 import { PROBE_PNG_DATA_URI } from './vision-image.js';
@@ -38,7 +38,7 @@ export function chatCompletionDeep(http: HttpClient, baseUrl: string, ctx: DeepC
   return httpStep(http, 'deep', baseUrl, '/v1/chat/completions', ctx, chatCompletionCheck, {
     method: 'POST',
     json: chatCompletionBody(model, ctx.prompt, ctx.vision),
-    statusRule,
+    statusRule: firstRule(capabilityRule(ctx.vision), statusRule),
   });
 }
 

@@ -99,10 +99,21 @@ function parseValue(token: string): number | undefined {
 /**
  * Metric names per engine. Each field sums its groups; a group lists alternative names for
  * the same quantity across versions (first one present wins), so a renamed metric is never
- * counted twice. Sources: vLLM `vllm/v1/metrics/loggers.py` (`gpu_cache_usage_perc` was
- * renamed `kv_cache_usage_perc`), llama.cpp `tools/server/server.cpp` (`/metrics`, needs
- * `--metrics`), TGI `router/src` (metrics-rs writes counters without `_total`), SGLang
- * `srt/metrics/collector.py`.
+ * counted twice.
+ *
+ * `progress` must include a counter that moves DURING a generation, not only when a request
+ * finishes: a server busy with long generations otherwise looks stalled for minutes and gets
+ * restarted under its clients (seen on a real llama-server). Per engine, from its source
+ * (docs/probing.md has the table):
+ * - llama.cpp `tools/server/server-context.cpp`: `n_decode_total` +1 per llama_decode() call;
+ *   `tokens_predicted_total` only when a slot is released (`/metrics` needs `--metrics`).
+ * - vLLM `vllm/v1/metrics/loggers.py` (IterationStats): `generation_tokens_total` every engine
+ *   step; `gpu_cache_usage_perc` was renamed `kv_cache_usage_perc`.
+ * - TGI `backends/v3/src/backend.rs`: `tgi_batch_inference_success{method=prefill|decode}`
+ *   after every batch step; `tgi_request_success` at request end (metrics-rs writes counters
+ *   without `_total`).
+ * - SGLang `srt/metrics/collector.py`: `realtime_tokens_total` from the scheduler as it
+ *   decodes; `generation_tokens_total` only at request end (tokenizer manager).
  */
 interface FamilyNames {
   running: string[][];
@@ -120,19 +131,20 @@ const VLLM: FamilyNames = {
 const LLAMACPP: FamilyNames = {
   running: [['llamacpp:requests_processing']],
   waiting: [['llamacpp:requests_deferred']],
-  progress: [['llamacpp:tokens_predicted_total']],
+  progress: [['llamacpp:n_decode_total'], ['llamacpp:tokens_predicted_total']],
+  // gone from recent builds (b10472 has no KV-cache gauge); read where an older build has it
   kvCacheUsage: [['llamacpp:kv_cache_usage_ratio']],
 };
 const TGI: FamilyNames = {
   running: [['tgi_batch_current_size']],
   waiting: [['tgi_queue_size']],
-  progress: [['tgi_request_success', 'tgi_request_success_total'], ['tgi_request_generated_tokens_sum']],
+  progress: [['tgi_batch_inference_success', 'tgi_batch_inference_success_total'], ['tgi_request_success', 'tgi_request_success_total'], ['tgi_request_generated_tokens_sum']],
   kvCacheUsage: [],
 };
 const SGLANG: FamilyNames = {
   running: [['sglang:num_running_reqs']],
   waiting: [['sglang:num_queue_reqs']],
-  progress: [['sglang:generation_tokens_total']],
+  progress: [['sglang:realtime_tokens_total'], ['sglang:generation_tokens_total']],
   kvCacheUsage: [['sglang:token_usage']],
 };
 // an `openai` service may be any of the engines behind it; their names never collide

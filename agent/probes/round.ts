@@ -18,7 +18,7 @@ export const TRAIL_MAX = 10;
 /** Answers that are not failures, so retrying or falling back would only add load. */
 const FINAL_OUTCOMES = new Set<ProbeOutcome>(['busy', 'loading']);
 /** Deterministic answers: retrying the same URL cannot change them, a fallback might. */
-const NO_RETRY_OUTCOMES = new Set<ProbeOutcome>(['busy', 'loading', 'model_missing']);
+const NO_RETRY_OUTCOMES = new Set<ProbeOutcome>(['busy', 'loading', 'model_missing', 'mismatch']);
 
 /** What one service's rounds remember between rounds; the caller keeps one per service. */
 export interface RoundState {
@@ -133,6 +133,27 @@ export async function runRound(service: ServiceConfig, probe: Probe, opts: Round
     return { level: 'deep', outcome: 'ok', url, latencyMs: 0, detail: `progress counters moved (+${moved} since the last deep probe)`, inferred: true };
   }
 
+  /**
+   * A deep probe that timed out behind other work is busy, not hung (a real llama-server
+   * queues it while every slot generates, and /health stays 200): the metrics read again now
+   * show requests running or waiting and a progress counter that moved since the read before
+   * the probe. Without metrics the timeout stands.
+   */
+  async function queuedBehindWork(url: string, ctx: ProbeContext, timedOut: ProbeAttempt): Promise<ProbeAttempt | undefined> {
+    const before = metrics ?? state.lastMetrics;
+    if (!before || !probe.metrics || service.metrics === false || state.metricsSupported === false) return undefined;
+    await readMetrics(url, ctx);
+    const after = metrics;
+    if (!after || after === before || after.running + after.waiting <= 0 || after.progress <= before.progress) return undefined;
+    // counters moved: the next rounds may credit the deep probe from them instead of queueing another
+    state.deepBaseline = after.progress;
+    return {
+      ...timedOut,
+      outcome: 'busy',
+      detail: `${timedOut.detail}; queued behind ${after.running} running, ${after.waiting} waiting request(s), progress +${after.progress - before.progress}`,
+    };
+  }
+
   async function attemptOnce(url: string, primary: boolean, flight: Flight): Promise<AttemptRun> {
     const ctx: ProbeContext = { timeoutMs: service.timeout, signal: flight.controller.signal };
     let latencyMs = 0;
@@ -171,6 +192,13 @@ export async function runRound(service: ServiceConfig, probe: Probe, opts: Round
         state.deepBaseline = metrics!.progress;
       } else {
         deep = last = await step('deep', () => probe.deep!(url, { timeoutMs: deepCfg.timeout, signal: flight.controller.signal, vision: deepCfg.vision, prompt: deepCfg.prompt }));
+        if (last.outcome === 'timeout' && primary && !flight.controller.signal.aborted) {
+          const queued = await queuedBehindWork(url, ctx, last);
+          if (queued) {
+            deep = last = record(queued);
+            return { outcome: 'busy', last, latencyMs };
+          }
+        }
         if (last.outcome !== 'ok') return { outcome: last.outcome, last, latencyMs };
         state.deepBaseline = undefined;
         state.rebaseline = true;

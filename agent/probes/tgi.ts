@@ -1,4 +1,4 @@
-import { anyBody, badJson, httpStep, isRecord, parseJson, type BodyCheck } from './common.js';
+import { anyBody, badJson, capabilityRule, httpStep, isRecord, parseJson, type BodyCheck } from './common.js';
 import { createHttpClient, type HttpClient } from './http-client.js';
 import { chatCompletionDeep, type DeepContext } from './openai-compat.js';
 import { scrapeMetrics } from './scrape.js';
@@ -41,6 +41,7 @@ async function deep(http: HttpClient, baseUrl: string, ctx: DeepContext, model: 
   return httpStep(http, 'deep', baseUrl, '/generate', ctx, generateCheck, {
     method: 'POST',
     json: { inputs, parameters: { max_new_tokens: 1, do_sample: false } },
+    statusRule: capabilityRule(ctx.vision),
   });
 }
 

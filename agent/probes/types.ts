@@ -14,6 +14,7 @@ export type ProbeOutcome =
   | 'http_error' // unexpected HTTP status (5xx, 404 ...)
   | 'bad_response' // answered, but the body is garbage / oversized / wrong shape
   | 'model_missing' // answered, but the configured model is not listed / loaded
+  | 'mismatch' // the server cannot do what the probe asks of it (images for a text-only model): fix the config, not the server
   | 'error'; // any other network error (reset, DNS, TLS)
 
 export type ProbeLevel = 'alive' | 'ready' | 'deep';

@@ -40,6 +40,9 @@ export function classifyRound(r: RoundResult, ctx: ClassifyContext): Verdict {
       return { kind: 'busy', reason: `busy: ${r.detail}` };
     case 'model_missing':
       return { kind: 'good', degraded: `model not listed: ${r.detail}` };
+    case 'mismatch':
+      // the config asks what the server cannot do: a restart cannot fix it, the operator can
+      return { kind: 'good', degraded: `configuration mismatch: ${r.detail}` };
     case 'loading':
       return ctx.inGrace ? { kind: 'starting', reason: `loading: ${r.detail}` } : { kind: 'failed', crash: false, reason: `still loading after the startup grace: ${r.detail}` };
     case 'refused':

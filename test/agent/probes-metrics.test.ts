@@ -58,6 +58,8 @@ describe('per-kind extraction', () => {
       'llamacpp:kv_cache_usage_ratio 0.125',
     ].join('\n');
     assert.deepEqual(extractSample('llamacpp', parsePrometheusText(text), 9), { at: 9, running: 1, waiting: 2, progress: 812, kvCacheUsage: 0.125 });
+    const current = parsePrometheusText('llamacpp:tokens_predicted_total 812\nllamacpp:n_decode_total 1000\nllamacpp:requests_processing 1\n');
+    assert.deepEqual(extractSample('llamacpp', current, 9), { at: 9, running: 1, waiting: 0, progress: 1812 }, 'b10472 has no KV-cache gauge');
   });
   test('SGLang', () => {
     const text = 'sglang:num_running_reqs{model_name="m"} 5\nsglang:num_queue_reqs{model_name="m"} 0\nsglang:generation_tokens_total{model_name="m"} 77\nsglang:token_usage{model_name="m"} 0.3\n';
@@ -77,6 +79,30 @@ describe('per-kind extraction', () => {
   test('NaN and Inf samples are ignored, not summed into garbage', () => {
     const s = extractSample('vllm', parsePrometheusText('vllm:num_requests_running{e="0"} NaN\nvllm:num_requests_running{e="1"} 2'), 1);
     assert.equal(s?.running, 2);
+  });
+});
+
+describe('counters that move during a generation', () => {
+  // real llama-server b10472, three long completions in flight: tokens_predicted_total moves
+  // only when a request finishes, n_decode_total with every decode step
+  const scrape = (decodes: number) =>
+    extractSample('llamacpp', parsePrometheusText(`llamacpp:tokens_predicted_total 0\nllamacpp:n_decode_total ${decodes}\nllamacpp:requests_processing 3\nllamacpp:requests_deferred 0\nllamacpp:n_busy_slots_per_decode 3\n`), 0)!;
+  test('llama.cpp: n_decode_total is progress while tokens_predicted_total stands still', () => {
+    const tracker = new ProgressTracker();
+    const at = (ms: number, decodes: number) => tracker.observe({ ...scrape(decodes), at: ms });
+    at(0, 5_255);
+    for (let t = 10_000, d = 5_255; t <= 180_000; t += 10_000) {
+      d += 400;
+      const seen = at(t, d);
+      assert.equal(seen.progressed, true);
+      assert.equal(seen.stalledForMs, 0, `no stall at +${t / 1000}s`);
+    }
+  });
+  test('TGI batch steps and SGLang realtime tokens count as progress', () => {
+    const tgi = extractSample('tgi', parsePrometheusText('tgi_batch_inference_success{method="prefill"} 2\ntgi_batch_inference_success{method="decode"} 900\ntgi_request_success 1\n'), 1);
+    assert.equal(tgi?.progress, 903);
+    const sglang = extractSample('sglang', parsePrometheusText('sglang:realtime_tokens_total{mode="decode"} 500\nsglang:realtime_tokens_total{mode="prefill_compute"} 20\nsglang:num_running_reqs 1\n'), 1);
+    assert.equal(sglang?.progress, 520);
   });
 });
 

@@ -275,6 +275,36 @@ describe('deep probes', () => {
     assert.equal(r.outcome, 'busy');
     assert.equal(count('deep'), 1);
   });
+  test('a deep probe that times out while the metrics show work in progress is busy: no retries, no fallback', async () => {
+    const clock = new FakeClock();
+    const state = createRoundState();
+    // every slot busy with long generations: the probe's request is queued behind them
+    const { probe, count } = scripted(clock, { deep: ['timeout'], metrics: [sample(5_255, 4, 1), sample(9_651, 4, 1)] });
+    const service = svc({ deepProbe: DEEP, fallbackUrls: [FALLBACK] });
+    const r = await drive(clock, service, probe, { state });
+    assert.equal(r.outcome, 'busy');
+    assert.equal(r.deep?.outcome, 'busy');
+    assert.match(r.detail, /queued behind 4 running, 1 waiting request\(s\), progress \+4396/);
+    assert.equal(count('deep'), 1, 'no retry adds to the queue');
+    assert.equal(count('alive', FALLBACK), 0);
+    assert.equal(r.stall?.progressed, true);
+  });
+  test('a deep probe that times out while nothing moves is still a failure', async () => {
+    for (const metrics of [[sample(100, 2, 0)], [sample(100, 0, 0), sample(120, 0, 0)]]) {
+      const clock = new FakeClock();
+      const { probe, count } = scripted(clock, { deep: ['timeout'], metrics });
+      const r = await drive(clock, svc({ deepProbe: DEEP }), probe);
+      assert.equal(r.outcome, 'timeout');
+      assert.equal(count('deep'), 3);
+    }
+  });
+  test('a configuration mismatch (images for a text-only model) is not retried', async () => {
+    const clock = new FakeClock();
+    const { probe, count } = scripted(clock, { deep: ['mismatch'] });
+    const r = await drive(clock, svc({ deepProbe: { ...DEEP, vision: true } }), probe);
+    assert.equal(r.outcome, 'mismatch');
+    assert.equal(count('deep'), 1);
+  });
   test('a fallback gets its own deep probe', async () => {
     const clock = new FakeClock();
     const { probe, count } = scripted(clock, { byUrl: { [PRIMARY]: 'refused' } });
@@ -374,14 +404,15 @@ describe('metrics-aware probing', () => {
     await drive(clock, svc({ metrics: true }), probe, { state });
     assert.equal(count('metrics'), 2);
   });
-  test('metrics false: never asked; metrics read once per round, on the primary only', async () => {
+  test('metrics false: never asked; metrics read once per round (and after each deep timeout), on the primary only', async () => {
     const clock = new FakeClock();
     const off = scripted(clock, { metrics: [sample(1)] });
     await drive(clock, svc({ metrics: false }), off.probe);
     assert.equal(off.count('metrics'), 0);
     const on = scripted(clock, { metrics: [sample(1)], deep: ['timeout'], byUrl: {} });
     await drive(clock, svc({ deepProbe: DEEP, fallbackUrls: [FALLBACK] }), on.probe);
-    assert.equal(on.count('metrics'), 1);
+    // once for the round, then after each of the 3 deep timeouts: busy or hung?
+    assert.equal(on.count('metrics'), 4);
     assert.equal(on.count('metrics', FALLBACK), 0);
   });
 });
