@@ -2,7 +2,8 @@ import { badJson, httpStep, isRecord, listForDetail, openAiModelIds, parseJson, 
 import { createHttpClient, type HttpClient } from './http-client.js';
 import { chatCompletionDeep, type DeepContext } from './openai-compat.js';
 import { scrapeMetrics } from './scrape.js';
-import type { ProbeAttempt, ProbeFactory } from './types.js';
+import type { Clock } from '../../shared/clock.js';
+import type { ProbeAttempt, ProbeContext, ProbeFactory, WorkInProgress } from './types.js';
 
 /**
  * llama.cpp server (`llama-server`). `/health` is the whole readiness story: it answers 503
@@ -52,6 +53,50 @@ async function visionDeep(http: HttpClient, baseUrl: string, ctx: DeepContext, m
   return textOnly ? { ...attempt, outcome: 'mismatch', detail: `${attempt.detail}; /props: modalities.vision false: ${visionMismatch}` } : attempt;
 }
 
+/** How far apart the two `/slots` reads are that tell decoding slots from stuck ones. */
+export const SLOTS_RECHECK_MS = 500;
+
+/** Busy slots by id: the task each runs and how many tokens it has decoded so far. */
+async function busySlots(http: HttpClient, baseUrl: string, ctx: ProbeContext): Promise<Map<number, { task: unknown; decoded: number }> | undefined> {
+  let slots: Map<number, { task: unknown; decoded: number }> | undefined;
+  await httpStep(http, 'deep', baseUrl, '/slots', ctx, (answer) => {
+    const json = parseJson(answer.body);
+    if (!json.ok || !Array.isArray(json.value)) return badJson(answer, 'expected a list of slots');
+    slots = new Map();
+    for (const slot of json.value) {
+      if (!isRecord(slot) || slot.is_processing !== true || typeof slot.id !== 'number') continue;
+      // b10472 has next_token as a list (one per sequence), older builds as one object
+      const next = Array.isArray(slot.next_token) ? slot.next_token : [slot.next_token];
+      const decoded = next.reduce((sum: number, t: unknown) => sum + (isRecord(t) && typeof t.n_decoded === 'number' ? t.n_decoded : 0), 0);
+      slots.set(slot.id, { task: slot.id_task, decoded });
+    }
+    return { outcome: 'ok', detail: 'slots' };
+  });
+  return slots;
+}
+
+/**
+ * Without `--metrics`, `/slots` (on by default) still shows the server's work: slots that
+ * are processing, and per slot the tokens decoded so far. Two reads a moment apart tell a
+ * server decoding long generations from one whose slots stand still.
+ */
+async function slotsWork(http: HttpClient, clock: Clock, baseUrl: string, ctx: ProbeContext): Promise<WorkInProgress | undefined> {
+  const first = await busySlots(http, baseUrl, ctx);
+  if (!first?.size) return undefined;
+  try {
+    await clock.sleep(SLOTS_RECHECK_MS, ctx.signal);
+  } catch {
+    return undefined;
+  }
+  const second = await busySlots(http, baseUrl, ctx);
+  if (!second) return undefined;
+  const progressed = [...second].some(([id, now]) => {
+    const then = first.get(id);
+    return !then || then.task !== now.task || now.decoded > then.decoded;
+  });
+  return { running: second.size, progressed };
+}
+
 export const createLlamacppProbe: ProbeFactory = (service, deps) => {
   const http = createHttpClient(deps);
   const model = service.model;
@@ -62,5 +107,6 @@ export const createLlamacppProbe: ProbeFactory = (service, deps) => {
     ready: (baseUrl, ctx) => (model === undefined ? httpStep(http, 'ready', baseUrl, '/health', ctx, healthCheck) : httpStep(http, 'ready', baseUrl, '/v1/models', ctx, listedCheck(model))),
     deep: (baseUrl, ctx) => visionDeep(http, baseUrl, ctx, service.model),
     metrics: (baseUrl, ctx) => scrapeMetrics(http, 'llamacpp', baseUrl, service.metricsPath, ctx, () => deps.clock.now()),
+    workInProgress: (baseUrl, ctx) => slotsWork(http, deps.clock, baseUrl, ctx),
   };
 };

@@ -140,18 +140,19 @@ export async function runRound(service: ServiceConfig, probe: Probe, opts: Round
    * the probe. Without metrics the timeout stands.
    */
   async function queuedBehindWork(url: string, ctx: ProbeContext, timedOut: ProbeAttempt): Promise<ProbeAttempt | undefined> {
+    const busy = (why: string): ProbeAttempt => ({ ...timedOut, outcome: 'busy', detail: `${timedOut.detail}; queued behind ${why}` });
     const before = metrics ?? state.lastMetrics;
-    if (!before || !probe.metrics || service.metrics === false || state.metricsSupported === false) return undefined;
-    await readMetrics(url, ctx);
-    const after = metrics;
-    if (!after || after === before || after.running + after.waiting <= 0 || after.progress <= before.progress) return undefined;
-    // counters moved: the next rounds may credit the deep probe from them instead of queueing another
-    state.deepBaseline = after.progress;
-    return {
-      ...timedOut,
-      outcome: 'busy',
-      detail: `${timedOut.detail}; queued behind ${after.running} running, ${after.waiting} waiting request(s), progress +${after.progress - before.progress}`,
-    };
+    if (before && probe.metrics && service.metrics !== false && state.metricsSupported !== false) {
+      await readMetrics(url, ctx);
+      const after = metrics;
+      if (!after || after === before || after.running + after.waiting <= 0 || after.progress <= before.progress) return undefined;
+      // counters moved: the next rounds may credit the deep probe from them instead of queueing another
+      state.deepBaseline = after.progress;
+      return busy(`${after.running} running, ${after.waiting} waiting request(s), progress +${after.progress - before.progress}`);
+    }
+    if (!probe.workInProgress) return undefined;
+    const work = await guard(() => probe.workInProgress!(url, ctx), () => undefined);
+    return work && work.running > 0 && work.progressed ? busy(`${work.running} busy slot(s) still decoding`) : undefined;
   }
 
   async function attemptOnce(url: string, primary: boolean, flight: Flight): Promise<AttemptRun> {

@@ -84,6 +84,18 @@ export interface Probe {
   deep?(baseUrl: string, ctx: ProbeContext & { vision: boolean; prompt: string }): Promise<ProbeAttempt>;
   /** Prometheus metrics; undefined for kinds that expose none (ollama, http, tcp) */
   metrics?(baseUrl: string, ctx: ProbeContext): Promise<MetricsRead>;
+  /**
+   * Work in progress as the server shows it without Prometheus metrics (llama.cpp `/slots`),
+   * read twice a moment apart; undefined when the server does not tell.
+   */
+  workInProgress?(baseUrl: string, ctx: ProbeContext): Promise<WorkInProgress | undefined>;
+}
+
+export interface WorkInProgress {
+  /** requests being generated now */
+  running: number;
+  /** their decoding moved between the two reads */
+  progressed: boolean;
 }
 
 export type ProbeFactory = (service: ServiceConfig, deps: ProbeDeps) => Probe;

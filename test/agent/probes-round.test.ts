@@ -298,6 +298,19 @@ describe('deep probes', () => {
       assert.equal(count('deep'), 3);
     }
   });
+  test('without metrics, a server that shows its slots still decoding makes a timed-out deep probe busy', async () => {
+    for (const [work, outcome, deeps] of [[{ running: 2, progressed: true }, 'busy', 1], [{ running: 2, progressed: false }, 'timeout', 3], [undefined, 'timeout', 3]] as const) {
+      const clock = new FakeClock();
+      const { probe, count } = scripted(clock, { deep: ['timeout'] });
+      let asked = 0;
+      probe.workInProgress = async () => (asked++, work);
+      const r = await drive(clock, svc({ deepProbe: DEEP }), probe);
+      assert.equal(r.outcome, outcome);
+      assert.equal(count('deep'), deeps);
+      assert.equal(asked, deeps, 'asked after each timed-out deep probe');
+      if (outcome === 'busy') assert.match(r.detail, /queued behind 2 busy slot\(s\) still decoding/);
+    }
+  });
   test('a configuration mismatch (images for a text-only model) is not retried', async () => {
     const clock = new FakeClock();
     const { probe, count } = scripted(clock, { deep: ['mismatch'] });
