@@ -1,16 +1,16 @@
-import type { Clock, TimerHandle } from '../../shared/clock.js';
-import type { ServiceConfig } from '../../shared/config/agent-config.js';
-import { ProgressTracker } from './stall.js';
+import type { Clock } from '../../shared/clock.js';
+import type { DeepProbeConfig, ServiceConfig } from '../../shared/config/agent-config.js';
+import { runLadder, type LadderAttempt } from './ladder.js';
+import { creditFromMetrics, deepDue, deepPassed, metricsDue, readyDue, type RoundState } from './round-plan.js';
 import type { MetricsRead, MetricsSample, Probe, ProbeAttempt, ProbeContext, ProbeLevel, ProbeOutcome, RoundResult, StallObservation } from './types.js';
 
-/**
- * One probe round for one service (SPEC §5): alive → ready → metrics → deep (when due) on
- * the primary URL with retries, then the fallbacks. The round only observes; what an
- * outcome means (starting, down, crash) is the state machine's call.
- */
+export { createRoundState, READY_EVERY_MS, type RoundState } from './round-plan.js';
 
-/** How often `ready` (model listed / loaded) is asked while `alive` keeps passing. */
-export const READY_EVERY_MS = 30_000;
+/**
+ * One probe round for one service (docs/probing.md): alive → ready → metrics → deep (when
+ * due) on the primary URL with hedged retries (ladder.ts), then the fallbacks. The round only
+ * observes; what an outcome means (starting, down, crash) is the state machine's call.
+ */
 
 /** Attempts kept in `RoundResult.trail`: enough to explain a round, bounded for events. */
 export const TRAIL_MAX = 10;
@@ -20,36 +20,12 @@ const FINAL_OUTCOMES = new Set<ProbeOutcome>(['busy', 'loading']);
 /** Deterministic answers: retrying the same URL cannot change them, a fallback might. */
 const NO_RETRY_OUTCOMES = new Set<ProbeOutcome>(['busy', 'loading', 'model_missing', 'mismatch']);
 
-/** What one service's rounds remember between rounds; the caller keeps one per service. */
-export interface RoundState {
-  /** when a deep probe last passed (sent, or credited from metrics), and on which URL */
-  lastDeepAt?: number;
-  lastDeepUrl?: string;
-  /** progress counter value a metrics-credited deep probe is compared against */
-  deepBaseline?: number;
-  /** a real deep probe just ran; its own token moved the counters, so take the next read as baseline */
-  rebaseline: boolean;
-  /** undefined until known; false once a `metrics: auto` service answered that it has none */
-  metricsSupported?: boolean;
-  lastMetrics?: MetricsSample;
-  /** when `ready` last passed, and on which URL (it is re-asked every READY_EVERY_MS) */
-  lastReadyAt?: number;
-  lastReadyUrl?: string;
-  /** when metrics were last read */
-  lastMetricsAt?: number;
-  tracker: ProgressTracker;
-}
-
-export function createRoundState(): RoundState {
-  return { rebaseline: false, tracker: new ProgressTracker() };
-}
-
 export interface RoundOptions {
   clock: Clock;
   state: RoundState;
   /**
    * Asked once per round after a refused connection: true when the unit is not active or
-   * its main process is gone, i.e. a crash (SPEC §5 evidence): no more retries.
+   * its main process is gone, i.e. a crash: no more retries.
    */
   crashEvidence?: () => Promise<boolean>;
   /** told about each failed primary attempt that another attempt will follow (state `unhealthy`) */
@@ -64,57 +40,169 @@ interface AttemptRun {
   last: ProbeAttempt;
   /** summed latency of the steps of this attempt */
   latencyMs: number;
-  /** cancelled because a parallel attempt got past `alive` first */
-  superseded?: boolean;
 }
 
-/** A promise that never settles: the hedge slot of a race when no hedge may be launched. */
-const NEVER = new Promise<never>(() => {});
-
-interface Flight {
-  id: number;
-  controller: AbortController;
-  pastAlive: boolean;
-  onPastAlive: () => void;
-  done: Promise<{ flight: Flight; run: AttemptRun }>;
-}
-
-interface LadderRun extends AttemptRun {
+interface UrlRun extends AttemptRun {
   attempts: number;
 }
 
-export async function runRound(service: ServiceConfig, probe: Probe, opts: RoundOptions): Promise<RoundResult> {
-  const { clock, state, signal } = opts;
-  const at = clock.now();
-  const trail: ProbeAttempt[] = [];
-  const notes: string[] = [];
-  const deepCfg = probe.deep ? service.deepProbe : undefined;
-  let metrics: MetricsSample | undefined;
-  let stall: StallObservation | undefined;
-  let metricsTried = false;
-  let deep: ProbeAttempt | undefined;
-  let evidenceAsked = false;
-  let crash = false;
+export function runRound(service: ServiceConfig, probe: Probe, opts: RoundOptions): Promise<RoundResult> {
+  return new Round(service, probe, opts).run();
+}
 
-  const record = (attempt: ProbeAttempt): ProbeAttempt => {
-    trail.push(attempt);
-    if (trail.length > TRAIL_MAX) trail.shift();
-    return attempt;
-  };
+/** One round's observations; every method is one step of it. */
+class Round {
+  private readonly at: number;
+  private readonly deepCfg: DeepProbeConfig | undefined;
+  private readonly trail: ProbeAttempt[] = [];
+  private readonly notes: string[] = [];
+  private metrics: MetricsSample | undefined;
+  private stall: StallObservation | undefined;
+  private metricsTried = false;
+  private deep: ProbeAttempt | undefined;
+  private evidenceAsked = false;
+  private crash = false;
 
-  const deepDue = (url: string): boolean =>
-    deepCfg !== undefined && (state.lastDeepAt === undefined || state.lastDeepUrl !== url || at - state.lastDeepAt >= deepCfg.every);
+  constructor(
+    private readonly service: ServiceConfig,
+    private readonly probe: Probe,
+    private readonly opts: RoundOptions,
+  ) {
+    this.at = opts.clock.now();
+    this.deepCfg = probe.deep ? service.deepProbe : undefined;
+  }
 
-  async function readMetrics(url: string, ctx: ProbeContext): Promise<void> {
+  async run(): Promise<RoundResult> {
+    const { service } = this;
+    const primary = await this.onUrl(service.url, true);
+    const result: RoundResult = {
+      at: this.at,
+      outcome: primary.outcome,
+      primaryOk: primary.outcome === 'ok',
+      primaryOutcome: primary.outcome,
+      attempts: primary.attempts,
+      latencyMs: primary.latencyMs,
+      detail: describe(primary, service.retries, this.crash),
+      trail: this.trail,
+    };
+    if (primary.outcome === 'ok') result.servedBy = service.url;
+    else if (!FINAL_OUTCOMES.has(primary.outcome)) await this.tryFallbacks(result, primary);
+    if (this.crash) result.crash = true;
+    if (this.deep) result.deep = this.deep;
+    if (this.metrics) result.metrics = this.metrics;
+    if (this.stall) result.stall = this.stall;
+    if (this.notes.length) result.detail += `; ${this.notes.join('; ')}`;
+    return result;
+  }
+
+  /** The first fallback URL that passes serves the round; the others leave a note. */
+  private async tryFallbacks(result: RoundResult, primary: UrlRun): Promise<void> {
+    for (const url of this.service.fallbackUrls) {
+      if (this.opts.signal?.aborted) return;
+      const fallback = await this.onUrl(url, false);
+      if (fallback.outcome !== 'ok') {
+        this.notes.push(`fallback ${url}: ${fallback.last.detail}`);
+        continue;
+      }
+      result.outcome = 'ok';
+      result.servedBy = url;
+      result.latencyMs = fallback.latencyMs;
+      result.detail = `served by fallback ${url}; primary ${primary.outcome}: ${result.detail}`;
+      return;
+    }
+  }
+
+  /** Up to `retries` hedged attempts on one URL. */
+  private async onUrl(url: string, primary: boolean): Promise<UrlRun> {
+    const { service, opts } = this;
+    const ladder = await runLadder<AttemptRun>({
+      clock: opts.clock,
+      retries: service.retries,
+      retryDelay: service.retryDelay,
+      signal: opts.signal,
+      attempt: (a) => this.attemptOnce(url, primary, a),
+      judge: (run) => (run.outcome === 'ok' ? 'ok' : NO_RETRY_OUTCOMES.has(run.outcome) ? 'final' : 'failed'),
+      stopAfter: (run) => this.confirmsCrash(run, primary),
+      onRetry: (run) => {
+        if (primary) notify(opts.onAttemptFailed, run.last);
+      },
+    });
+    // retries >= 1 is enforced by the config schema; the guard keeps a hand-built config honest
+    const run = ladder.result ?? { outcome: 'error', last: { level: 'alive', outcome: 'error', url, latencyMs: 0, detail: 'no attempt made' }, latencyMs: 0 };
+    return { ...run, attempts: ladder.attempts };
+  }
+
+  /** A refused primary: asked once per round whether the unit's process is gone (a crash). */
+  private async confirmsCrash(run: AttemptRun, primary: boolean): Promise<boolean> {
+    if (run.outcome !== 'refused' || !primary || !this.opts.crashEvidence || this.evidenceAsked) return false;
+    this.evidenceAsked = true;
+    this.crash = await guard(this.opts.crashEvidence, () => false);
+    return this.crash;
+  }
+
+  private async attemptOnce(url: string, primary: boolean, ladder: LadderAttempt): Promise<AttemptRun> {
+    const { service, probe } = this;
+    const { state } = this.opts;
+    const ctx: ProbeContext = { timeoutMs: service.timeout, signal: ladder.signal };
+    let latencyMs = 0;
+    const step = async (level: ProbeLevel, call: () => Promise<ProbeAttempt>): Promise<ProbeAttempt> => {
+      const attempt = this.record(await guard(call, (detail) => ({ level, outcome: 'error', url, latencyMs: 0, detail })));
+      latencyMs += attempt.latencyMs;
+      return attempt;
+    };
+    let last = await step('alive', () => probe.alive(url, ctx));
+    if (last.outcome !== 'ok') return { outcome: last.outcome, last, latencyMs };
+    // only one attempt goes past `alive`: a hedged sibling that answered first wins
+    if (!ladder.claim()) return { outcome: 'error', last: { ...last, outcome: 'error', detail: 'superseded by a parallel attempt' }, latencyMs };
+    if (!probe.readyIsAlive && readyDue(state, url, this.at)) {
+      last = await step('ready', () => probe.ready(url, ctx));
+      if (last.outcome !== 'ok') return { outcome: last.outcome, last, latencyMs };
+      state.lastReadyAt = this.at;
+      state.lastReadyUrl = url;
+    }
+    if (primary && !this.metricsTried && metricsDue(state, service, this.deepCfg, url, this.at)) {
+      this.metricsTried = true;
+      await this.readMetrics(url, ctx);
+    }
+    if (deepDue(state, this.deepCfg, url, this.at)) {
+      last = await this.deepStep(url, primary, ladder.signal, step);
+      return { outcome: last.outcome, last, latencyMs };
+    }
+    return { outcome: 'ok', last, latencyMs };
+  }
+
+  /** The deep probe, or its credit from moving counters; a timeout behind busy work is busy. */
+  private async deepStep(url: string, primary: boolean, signal: AbortSignal, step: (level: ProbeLevel, call: () => Promise<ProbeAttempt>) => Promise<ProbeAttempt>): Promise<ProbeAttempt> {
+    const { state } = this.opts;
+    const deepCfg = this.deepCfg!;
+    const credit = primary ? creditFromMetrics(state, this.metrics, url) : undefined;
+    if (credit) {
+      this.deep = this.record(credit);
+      deepPassed(state, url, this.at, false, this.metrics);
+      return credit;
+    }
+    let last = await step('deep', () => this.probe.deep!(url, { timeoutMs: deepCfg.timeout, signal, vision: deepCfg.vision, prompt: deepCfg.prompt }));
+    this.deep = last;
+    if (last.outcome === 'timeout' && primary && !signal.aborted) {
+      const queued = await this.queuedBehindWork(url, { timeoutMs: this.service.timeout, signal }, last);
+      if (queued) this.deep = last = this.record(queued);
+    }
+    if (last.outcome === 'ok') deepPassed(state, url, this.at, true, this.metrics);
+    return last;
+  }
+
+  private async readMetrics(url: string, ctx: ProbeContext): Promise<void> {
+    const { service, probe } = this;
+    const state = this.opts.state;
     if (!probe.metrics || service.metrics === false || state.metricsSupported === false) return;
     const read = await guard<MetricsRead>(() => probe.metrics!(url, ctx), (detail) => ({ status: 'failed', detail }));
     if (read.status === 'ok') {
       state.metricsSupported = true;
       // only a good read counts: a blip or a missing series is asked again next round
-      state.lastMetricsAt = at;
-      metrics = read.sample;
+      state.lastMetricsAt = this.at;
+      this.metrics = read.sample;
       state.lastMetrics = read.sample;
-      stall = state.tracker.observe(read.sample);
+      this.stall = state.tracker.observe(read.sample);
       if (state.rebaseline) {
         state.deepBaseline = read.sample.progress;
         state.rebaseline = false;
@@ -122,29 +210,23 @@ export async function runRound(service: ServiceConfig, probe: Probe, opts: Round
       return;
     }
     if (read.status === 'absent' && service.metrics === 'auto') state.metricsSupported = false;
-    else if (service.metrics === true) notes.push(`metrics: ${read.detail}`);
-  }
-
-  // SPEC §5: counters that moved since the last deep probe prove generation without adding load
-  function creditFromMetrics(url: string): ProbeAttempt | undefined {
-    if (!metrics || state.deepBaseline === undefined) return undefined;
-    const moved = metrics.progress - state.deepBaseline;
-    if (moved <= 0) return undefined;
-    return { level: 'deep', outcome: 'ok', url, latencyMs: 0, detail: `progress counters moved (+${moved} since the last deep probe)`, inferred: true };
+    else if (service.metrics === true) this.notes.push(`metrics: ${read.detail}`);
   }
 
   /**
    * A deep probe that timed out behind other work is busy, not hung (a real llama-server
    * queues it while every slot generates, and /health stays 200): the metrics read again now
    * show requests running or waiting and a progress counter that moved since the read before
-   * the probe. Without metrics the timeout stands.
+   * the probe; without metrics, the server's own view of its work where it has one.
    */
-  async function queuedBehindWork(url: string, ctx: ProbeContext, timedOut: ProbeAttempt): Promise<ProbeAttempt | undefined> {
+  private async queuedBehindWork(url: string, ctx: ProbeContext, timedOut: ProbeAttempt): Promise<ProbeAttempt | undefined> {
+    const { service, probe } = this;
+    const state = this.opts.state;
     const busy = (why: string): ProbeAttempt => ({ ...timedOut, outcome: 'busy', detail: `${timedOut.detail}; queued behind ${why}` });
-    const before = metrics ?? state.lastMetrics;
+    const before = this.metrics ?? state.lastMetrics;
     if (before && probe.metrics && service.metrics !== false && state.metricsSupported !== false) {
-      await readMetrics(url, ctx);
-      const after = metrics;
+      await this.readMetrics(url, ctx);
+      const after = this.metrics;
       if (!after || after === before || after.running + after.waiting <= 0 || after.progress <= before.progress) return undefined;
       // counters moved: the next rounds may credit the deep probe from them instead of queueing another
       state.deepBaseline = after.progress;
@@ -155,188 +237,15 @@ export async function runRound(service: ServiceConfig, probe: Probe, opts: Round
     return work && work.running > 0 && work.progressed ? busy(`${work.running} busy slot(s) still decoding`) : undefined;
   }
 
-  async function attemptOnce(url: string, primary: boolean, flight: Flight): Promise<AttemptRun> {
-    const ctx: ProbeContext = { timeoutMs: service.timeout, signal: flight.controller.signal };
-    let latencyMs = 0;
-    const step = async (level: ProbeLevel, call: () => Promise<ProbeAttempt>): Promise<ProbeAttempt> => {
-      const attempt = record(await guard(call, (detail) => ({ level, outcome: 'error', url, latencyMs: 0, detail })));
-      latencyMs += attempt.latencyMs;
-      return attempt;
-    };
-    let last = await step('alive', () => probe.alive(url, ctx));
-    if (last.outcome !== 'ok') return { outcome: last.outcome, last, latencyMs };
-    // only one attempt goes past `alive`: a hedged sibling that answered first wins
-    if (flight.controller.signal.aborted) return { outcome: 'error', last: { ...last, outcome: 'error', detail: 'superseded by a parallel attempt' }, latencyMs, superseded: true };
-    flight.pastAlive = true;
-    flight.onPastAlive();
-    // A model list changes rarely; alive every round and ready every READY_EVERY_MS halves
-    // the requests a healthy server gets. A fresh round state (agent start, after a restart)
-    // asks it at once.
-    const readyDue = state.lastReadyAt === undefined || state.lastReadyUrl !== url || at - state.lastReadyAt >= READY_EVERY_MS;
-    if (!probe.readyIsAlive && readyDue) {
-      last = await step('ready', () => probe.ready(url, ctx));
-      if (last.outcome !== 'ok') return { outcome: last.outcome, last, latencyMs };
-      state.lastReadyAt = at;
-      state.lastReadyUrl = url;
-    }
-    // Metrics: often enough to see a stall well within stallAfter, and whenever a deep probe
-    // is due (moving counters can stand in for it).
-    const metricsDue = state.lastMetricsAt === undefined || at - state.lastMetricsAt >= Math.max(service.interval, service.stallAfter / 6) || (deepCfg !== undefined && deepDue(url));
-    if (primary && !metricsTried && metricsDue) {
-      metricsTried = true;
-      await readMetrics(url, ctx);
-    }
-    if (deepCfg && deepDue(url)) {
-      const credit = primary ? creditFromMetrics(url) : undefined;
-      if (credit) {
-        deep = last = record(credit);
-        state.deepBaseline = metrics!.progress;
-      } else {
-        deep = last = await step('deep', () => probe.deep!(url, { timeoutMs: deepCfg.timeout, signal: flight.controller.signal, vision: deepCfg.vision, prompt: deepCfg.prompt }));
-        if (last.outcome === 'timeout' && primary && !flight.controller.signal.aborted) {
-          const queued = await queuedBehindWork(url, ctx, last);
-          if (queued) {
-            deep = last = record(queued);
-            return { outcome: 'busy', last, latencyMs };
-          }
-        }
-        if (last.outcome !== 'ok') return { outcome: last.outcome, last, latencyMs };
-        state.deepBaseline = undefined;
-        state.rebaseline = true;
-      }
-      state.lastDeepAt = at;
-      state.lastDeepUrl = url;
-    }
-    return { outcome: 'ok', last, latencyMs };
+  private record(attempt: ProbeAttempt): ProbeAttempt {
+    this.trail.push(attempt);
+    if (this.trail.length > TRAIL_MAX) this.trail.shift();
+    return attempt;
   }
-
-  /**
-   * Up to `retries` attempts on one URL. A failed attempt is followed by the next one
-   * `retryDelay` later. An attempt whose `alive` request has had no answer for `retryDelay`
-   * gets a hedged sibling started beside it, so a hung server is confirmed by `retries`
-   * independent timeouts in about timeout + (retries - 1) * retryDelay rather than
-   * retries * timeout + (retries - 1) * retryDelay. Only `alive` is hedged: the first attempt
-   * to pass it cancels its siblings, so ready and deep probes (generation) are never sent
-   * twice.
-   *
-   * The ladder ends at the `retries`-th failure, not at the `retries`-th launch: while
-   * attempts are still pending, one more hedge may go out (retries >= 2). A server that
-   * drops every request for a moment (a 1.5 s stall with timeout 1 s, retryDelay 500 ms)
-   * can swallow three attempts launched 1 s apart, but the fourth, launched after the stall,
-   * is answered before the third times out. A hung server still fails three times, at the
-   * same moment as before.
-   */
-  async function ladder(url: string, primary: boolean): Promise<LadderRun> {
-    let run: AttemptRun | undefined;
-    let attempts = 0;
-    let failures = 0;
-    const maxInFlightAndFailed = service.retries + (service.retries > 1 ? 1 : 0);
-    const flights = new Map<number, Flight>();
-    const abortAll = (except?: Flight) => {
-      for (const f of flights.values()) if (f !== except) f.controller.abort();
-    };
-    const onOuterAbort = () => abortAll();
-    signal?.addEventListener('abort', onOuterAbort, { once: true });
-    let lastLaunchAt = 0;
-    const launch = () => {
-      attempts++;
-      lastLaunchAt = clock.now();
-      const flight: Flight = {
-        id: attempts,
-        controller: new AbortController(),
-        pastAlive: false,
-        onPastAlive: () => abortAll(flight),
-        done: undefined as unknown as Promise<{ flight: Flight; run: AttemptRun }>,
-      };
-      flight.done = attemptOnce(url, primary, flight).then((r) => ({ flight, run: r }));
-      flights.set(flight.id, flight);
-    };
-    try {
-      launch();
-      while (flights.size > 0) {
-        const canHedge = flights.size < service.retries && failures + flights.size < maxInFlightAndFailed && [...flights.values()].every((f) => !f.pastAlive);
-        // the next hedge is due retryDelay after the last launch, however many answers
-        // arrive meanwhile (re-arming it on each pass pushed the third attempt to +2 delays)
-        let hedgeTimer: TimerHandle | undefined;
-        const hedge = canHedge
-          ? new Promise<'hedge'>((resolve) => {
-              hedgeTimer = clock.setTimeout(() => resolve('hedge'), Math.max(0, lastLaunchAt + service.retryDelay - clock.now()));
-            })
-          : NEVER;
-        const winner = await Promise.race([hedge, ...[...flights.values()].map((f) => f.done)]);
-        clock.clearTimeout(hedgeTimer);
-        if (winner === 'hedge') {
-          if (!signal?.aborted) launch();
-          continue;
-        }
-        flights.delete(winner.flight.id);
-        // cancelled because a sibling got past `alive`: not a failure of the server
-        if (winner.run.superseded || (winner.flight.controller.signal.aborted && [...flights.values()].some((f) => f.pastAlive))) continue;
-        run = winner.run;
-        if (run.outcome === 'ok' || NO_RETRY_OUTCOMES.has(run.outcome) || signal?.aborted) break;
-        failures++;
-        if (run.outcome === 'refused' && primary && opts.crashEvidence && !evidenceAsked) {
-          evidenceAsked = true;
-          crash = await guard(opts.crashEvidence, () => false);
-          if (crash) break;
-        }
-        if (failures >= service.retries) break;
-        if (primary) notify(opts.onAttemptFailed, run.last);
-        if (flights.size > 0) continue;
-        try {
-          await clock.sleep(service.retryDelay, signal);
-        } catch {
-          break; // aborted: report what we have
-        }
-        launch();
-      }
-    } finally {
-      abortAll();
-      signal?.removeEventListener('abort', onOuterAbort);
-    }
-    // retries >= 1 is enforced by the config schema; the guard keeps a hand-built config honest
-    run ??= { outcome: 'error', last: { level: 'alive', outcome: 'error', url, latencyMs: 0, detail: 'no attempt made' }, latencyMs: 0 };
-    // a confirmed failure reports the attempts that failed, not a last hedge cut short by it
-    return { ...run, attempts: failures >= service.retries ? failures : attempts };
-  }
-
-  const primary = await ladder(service.url, true);
-  const result: RoundResult = {
-    at,
-    outcome: primary.outcome,
-    primaryOk: primary.outcome === 'ok',
-    primaryOutcome: primary.outcome,
-    attempts: primary.attempts,
-    latencyMs: primary.latencyMs,
-    detail: describe(primary, service.retries, crash),
-    trail,
-  };
-  if (primary.outcome === 'ok') result.servedBy = service.url;
-  else if (!FINAL_OUTCOMES.has(primary.outcome)) {
-    for (const url of service.fallbackUrls) {
-      if (signal?.aborted) break;
-      const fallback = await ladder(url, false);
-      if (fallback.outcome !== 'ok') {
-        notes.push(`fallback ${url}: ${fallback.last.detail}`);
-        continue;
-      }
-      result.outcome = 'ok';
-      result.servedBy = url;
-      result.latencyMs = fallback.latencyMs;
-      result.detail = `served by fallback ${url}; primary ${primary.outcome}: ${result.detail}`;
-      break;
-    }
-  }
-  if (crash) result.crash = true;
-  if (deep) result.deep = deep;
-  if (metrics) result.metrics = metrics;
-  if (stall) result.stall = stall;
-  if (notes.length) result.detail += `; ${notes.join('; ')}`;
-  return result;
 }
 
 /** The deciding attempt's detail; attempt count and crash evidence travel as their own fields. */
-function describe(run: LadderRun, retries: number, crash: boolean): string {
+function describe(run: UrlRun, retries: number, crash: boolean): string {
   if (run.outcome !== 'ok' && !crash && run.attempts < retries && !NO_RETRY_OUTCOMES.has(run.outcome)) return `${run.last.detail} (round aborted)`;
   return run.last.detail;
 }
