@@ -2,34 +2,12 @@ import { nanoid } from 'nanoid';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { fitEvent } from '../shared/protocol/fit.js';
+import type { EventType } from '../shared/protocol/constants.js';
 import type { Event as WireEvent } from '../shared/protocol/messages.js';
 
-/** Event types (SPEC §6). */
-export type AgentEventType =
-  | 'agent_started'
-  | 'state_changed'
-  | 'restart_started'
-  | 'restart_succeeded'
-  | 'restart_failed'
-  | 'gave_up'
-  | 'gpu_warning'
-  | 'command_received'
-  | 'command_result'
-  | 'gap';
-
-/** Event shape, stored and served as is (SPEC §6). */
-export interface AgentEvent {
-  agentId: string;
-  bootId: string;
-  seq: number;
-  at: string;
-  type: AgentEventType;
-  service?: string;
-  from?: string;
-  to?: string;
-  reason: string;
-  data?: Record<string, unknown>;
-}
+/** An event as the agent numbers, logs, spools and sends it: the protocol's own shape. */
+export type AgentEvent = WireEvent;
+export type AgentEventType = EventType;
 
 export type EventInput = Omit<AgentEvent, 'agentId' | 'bootId' | 'seq' | 'at'>;
 
@@ -66,7 +44,7 @@ export class EventLog {
   }
 
   emit(input: EventInput): AgentEvent {
-    const event = fitEvent({ agentId: this.agentId, bootId: this.bootId, seq: ++this.seq, at: new Date(this.clock.now()).toISOString(), ...input } as AgentEvent & WireEvent) as AgentEvent;
+    const event = fitEvent({ agentId: this.agentId, bootId: this.bootId, seq: ++this.seq, at: new Date(this.clock.now()).toISOString(), ...input });
     // Sinks first: the link's spool is what the coordinator's copy depends on, and an agent
     // killed between the two writes must not leave an event that was logged but never spooled.
     for (const sink of this.sinks) {

@@ -1,6 +1,7 @@
-/** Per-service states (SPEC §5). */
-export const SERVICE_STATES = ['unknown', 'starting', 'healthy', 'degraded', 'unhealthy', 'down', 'restarting', 'gave_up'] as const;
-export type ServiceState = (typeof SERVICE_STATES)[number];
+import type { ServiceState } from '../../shared/protocol/constants.js';
+
+/** The per-service states are the protocol's (docs/states-and-alerts.md). */
+export { SERVICE_STATES, type ServiceState } from '../../shared/protocol/constants.js';
 
 /** What one probe round means for the state machine, decided by classifyRound(). */
 export type Verdict =
