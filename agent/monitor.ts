@@ -7,9 +7,9 @@ import { initialStatus, inGrace, step } from './state/machine.js';
 import type { MachineConfig, MachineInput, ServiceStatus } from './state/types.js';
 import type { EventLog } from './events.js';
 import { Pacer } from './pacer.js';
-import { createPidProbe, type PidProbe } from './pid-probe.js';
-import { unitLooksCrashed, type UnitControl, type UnitProperties } from './unit-control.js';
-import { restartUnit, restartWentThrough } from './restart/restart-unit.js';
+import type { UnitControl } from './unit-control.js';
+import { UnitWatch } from './unit-watch.js';
+import { runAutomaticRestart } from './restart/automatic-restart.js';
 
 /** Runs one probe round for this service; the monitor passes hooks for evidence and progress. */
 export type RoundRunner = (hooks: RoundHooks) => Promise<RoundResult>;
@@ -50,14 +50,14 @@ export interface ServiceSnapshot {
 
 /** How often the agent checks that each unit's main process still exists. */
 export const PID_WATCH_MS = 200;
-/** Routine reconcile with systemd; the PID watch covers the urgent case in between. */
-const SHOW_EVERY_MS = 60_000;
+
+/** States in which a vanished main process means something happened to a running server. */
+const PID_WATCHED = new Set(['healthy', 'degraded', 'unhealthy', 'starting']);
 
 /**
- * One service's loop: probe round → classify → state machine → actions. Runs the state
- * machine's restarts through the unit control, captures evidence first, and reports
- * everything as events. It also watches the unit's main PID between rounds so a crash is
- * noticed within ~200 ms instead of at the next probe.
+ * One service's loop: probe round → classify → state machine → actions. Schedules its rounds
+ * (more often while the service comes up), feeds the state machine, and runs the restarts it
+ * asks for; what it knows of the unit between rounds lives in its UnitWatch.
  */
 export class ServiceMonitor {
   private status: ServiceStatus;
@@ -68,14 +68,16 @@ export class ServiceMonitor {
   private running = false;
   private busy: Promise<void> | null = null;
   private wakeRequested = false;
-  private mainPid = 0;
-  private lastShowAt = 0;
-  /** the watched PID vanished: ask systemd what runs now (crash, or a restart by someone else) */
-  private forceShow = false;
-  private lastKnownPid = 0;
   private lastRound: RoundResult | null = null;
-  private readonly pidAlive: (pid: number) => boolean;
-  private pidProbe: PidProbe | undefined;
+  /** set when a unit is configured and a unit control is there to ask */
+  private readonly watch: UnitWatch | undefined;
+  private pendingRestart: { reason: string; attempt: number } | null = null;
+  /**
+   * Evidence read as soon as this cycle's first attempt failed with retries to come: if the
+   * retries fail too, the restart goes out at once instead of waiting for systemctl and
+   * journalctl then (still read before the restart, while the failing process runs).
+   */
+  private evidenceAhead: Promise<Record<string, unknown>> | undefined;
 
   constructor(
     readonly service: ServiceConfig,
@@ -91,11 +93,7 @@ export class ServiceMonitor {
       backoff: deps.restart.backoff,
     };
     this.status = initialStatus(deps.clock.now(), this.machine);
-    if (deps.pidAlive) this.pidAlive = deps.pidAlive;
-    else {
-      this.pidProbe = createPidProbe();
-      this.pidAlive = (pid) => this.pidProbe!.alive(pid);
-    }
+    if (service.unit && deps.units) this.watch = new UnitWatch(service.unit, deps.units, deps.clock, deps.logger, deps.pidAlive);
     this.pacer = deps.pacer ?? new Pacer(deps.clock);
   }
 
@@ -113,7 +111,7 @@ export class ServiceMonitor {
     this.running = false;
     this.cancelWake();
     await this.busy;
-    this.pidProbe?.close();
+    this.watch?.close();
   }
 
   /** Runs one cycle now (also used by tests and by the pid watch). */
@@ -189,18 +187,11 @@ export class ServiceMonitor {
    * service from one shared timer (PID_WATCH_MS).
    */
   checkPid(): void {
-    if (!this.running || !this.service.unit || !this.deps.units) return;
-    const pid = this.mainPid;
-    const watching = this.status.state === 'healthy' || this.status.state === 'degraded' || this.status.state === 'unhealthy' || this.status.state === 'starting';
-    if (pid > 0 && watching && !this.busy && !this.pidAlive(pid)) {
-      this.deps.logger.debug({ service: this.service.name, pid }, 'main process vanished; probing now');
-      this.lastKnownPid = pid;
-      this.mainPid = 0;
-      this.forceShow = true;
-      // the round runs now, and the next one follows on the schedule of the state it leaves
-      // (the short poll while the restarted server comes up), not on the old interval slot
-      void this.runOnce().then(() => this.schedule(this.nextDelay()));
-    }
+    if (!this.running || !this.watch || this.busy || !PID_WATCHED.has(this.status.state)) return;
+    if (!this.watch.pidVanished()) return;
+    // the round runs now, and the next one follows on the schedule of the state it leaves
+    // (the short poll while the restarted server comes up), not on the old interval slot
+    void this.runOnce().then(() => this.schedule(this.nextDelay()));
   }
 
   private apply(input: MachineInput): void {
@@ -217,115 +208,68 @@ export class ServiceMonitor {
       if (a.type === 'restart') this.pendingRestart = a;
     }
   }
-  private pendingRestart: { reason: string; attempt: number } | null = null;
-  /** unit properties read during the current cycle (crash evidence), reused as restart evidence */
-  private cycleProps: UnitProperties | null = null;
-  /**
-   * Evidence read as soon as this cycle's first attempt failed with retries to come: if the
-   * retries fail too, the restart goes out at once instead of waiting for systemctl and
-   * journalctl then (still read before the restart, while the failing process runs).
-   */
-  private evidenceAhead: Promise<Record<string, unknown>> | null = null;
 
-  private async show(): Promise<UnitProperties | null> {
-    if (!this.service.unit || !this.deps.units) return null;
-    try {
-      const p = await this.deps.units.show(this.service.unit);
-      this.lastShowAt = this.deps.clock.now();
-      return p;
-    } catch (err) {
-      this.deps.logger.warn({ service: this.service.name, err }, 'systemctl show failed');
-      return null;
-    }
-  }
-
-  /** Reconcile with the unit: learn its main PID, notice restarts done by someone else. */
+  /** Notices a restart by someone else (an operator, systemd's own Restart=). */
   private async reconcile(): Promise<void> {
-    const now = this.deps.clock.now();
-    const transitional = this.status.state === 'starting' || this.status.state === 'unknown' || this.status.state === 'gave_up';
-    if (!transitional && !this.forceShow && now - this.lastShowAt < SHOW_EVERY_MS) return;
-    const before = this.forceShow ? this.lastKnownPid : this.mainPid;
-    this.forceShow = false;
-    const p = await this.show();
-    if (!p) return;
-    this.mainPid = p.mainPid;
-    if (before > 0 && p.mainPid > 0 && p.mainPid !== before && this.status.state !== 'restarting') {
-      this.apply({ type: 'restarted_externally', reason: `unit restarted outside the agent (MainPID ${before} -> ${p.mainPid})` });
+    if (!this.watch) return;
+    const s = this.status.state;
+    const changed = await this.watch.reconcile(s === 'starting' || s === 'unknown' || s === 'gave_up');
+    if (changed && this.status.state !== 'restarting') {
+      this.apply({ type: 'restarted_externally', reason: `unit restarted outside the agent (MainPID ${changed.from} -> ${changed.to})` });
       this.deps.resetRoundState();
     }
   }
 
   private async cycle(): Promise<void> {
-    this.cycleProps = null;
-    this.evidenceAhead = null;
+    if (this.watch) this.watch.cycleProps = null;
+    this.evidenceAhead = undefined;
     await this.reconcile();
     this.apply({ type: 'tick' });
-    if (!this.pendingRestart && this.status.state !== 'restarting') {
-      let evidence: boolean | undefined;
-      const result = await this.deps.runRound({
-        crashEvidence: async () => {
-          const p = await this.show();
-          this.cycleProps = p;
-          if (p) this.mainPid = p.mainPid;
-          evidence = unitLooksCrashed(p) || (p !== null && p.mainPid > 0 && !this.pidAlive(p.mainPid));
-          return evidence;
-        },
-        onAttemptFailed: (a) => {
-          this.apply({ type: 'attempt_failed', reason: `${a.level} probe: ${a.detail}; retrying` });
-          this.readEvidenceAhead();
-        },
-      });
-      this.lastRound = result;
-      const stalledForMs = result.stall?.stalledForMs ?? 0;
-      const verdict = classifyRound(result, {
-        inGrace: inGrace(this.status, this.deps.clock.now()),
-        crashEvidence: evidence === true,
-        stalledForMs,
-        stallAfter: this.service.stallAfter,
-        slowAfter: this.service.slowAfter,
-      });
-      this.apply({ type: 'round', verdict });
-    }
+    if (!this.pendingRestart && this.status.state !== 'restarting') await this.probeRound();
     // a daemon that is stopping starts no restart (the next agent adopts what it finds)
     if (this.pendingRestart && this.running) await this.restart(this.pendingRestart);
   }
 
+  private async probeRound(): Promise<void> {
+    let crash = false;
+    const result = await this.deps.runRound({
+      crashEvidence: async () => (crash = (await this.watch?.crashEvidence()) ?? false),
+      onAttemptFailed: (a) => {
+        this.apply({ type: 'attempt_failed', reason: `${a.level} probe: ${a.detail}; retrying` });
+        this.readEvidenceAhead();
+      },
+    });
+    this.lastRound = result;
+    const verdict = classifyRound(result, {
+      inGrace: inGrace(this.status, this.deps.clock.now()),
+      crashEvidence: crash,
+      stalledForMs: result.stall?.stalledForMs ?? 0,
+      stallAfter: this.service.stallAfter,
+      slowAfter: this.service.slowAfter,
+    });
+    this.apply({ type: 'round', verdict });
+  }
+
   private readEvidenceAhead(): void {
-    if (this.evidenceAhead || !this.machine.canRestart || !this.service.unit || !this.deps.units) return;
-    const ahead = this.deps.units.captureEvidence(this.service.unit, null);
+    if (this.evidenceAhead || !this.machine.canRestart || !this.watch) return;
+    const ahead = this.deps.units!.captureEvidence(this.watch.unit, null);
     ahead.catch(() => {}); // a failure is reported when (if) the restart uses it
     this.evidenceAhead = ahead;
   }
 
   private async restart(action: { reason: string; attempt: number }): Promise<void> {
     this.pendingRestart = null;
-    const unit = this.service.unit!;
-    const units = this.deps.units!;
-    const name = this.service.name;
-    let evidence: Record<string, unknown> = {};
-    try {
-      evidence = await (this.evidenceAhead ?? units.captureEvidence(unit, this.cycleProps));
-    } catch (err) {
-      evidence = { error: (err as Error).message };
-    }
-    this.deps.events.emit({ type: 'restart_started', service: name, reason: action.reason, data: { unit, attempt: action.attempt, evidence } });
-    const before = (evidence.properties as UnitProperties | null | undefined) ?? undefined;
-    const outcome = await restartUnit(units, unit, before);
-    if (outcome.properties) this.mainPid = outcome.properties.mainPid;
-    const ok = restartWentThrough(outcome);
-    const out = outcome.command;
-    this.deps.events.emit({
-      type: ok ? 'restart_succeeded' : 'restart_failed',
-      service: name,
-      reason: outcome.reason,
-      data: {
-        unit,
-        outcome: outcome.kind,
-        ...(out ? { exitCode: out.exitCode, timedOut: out.timedOut, durationMs: Math.round(out.durationMs), stderr: out.stderr.slice(0, 2000) } : {}),
-        properties: outcome.properties,
-      },
+    const watch = this.watch!;
+    const outcome = await runAutomaticRestart(this.deps.units!, this.deps.events, {
+      service: this.service.name,
+      unit: watch.unit,
+      reason: action.reason,
+      attempt: action.attempt,
+      evidence: this.evidenceAhead,
+      known: watch.cycleProps,
     });
+    watch.restarted(outcome.properties);
     this.deps.resetRoundState();
-    this.apply({ type: 'restart_finished', ok, reason: outcome.reason });
+    this.apply({ type: 'restart_finished', ok: outcome.ok, reason: outcome.reason });
   }
 }
