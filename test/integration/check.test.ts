@@ -122,3 +122,34 @@ test('--no-restart reports without restarting; a usage error exits 2', async () 
   assert.match(bad.stderr, /--wait expects a duration/);
   await h.start('llama-vision-server.service');
 });
+
+test('systemd refusing the start (start-limit-hit): check reports it as the daemon does', async () => {
+  const runs: { name: string; port: number }[] = [];
+  for (const name of ['limited-check', 'limited-agent']) {
+    const port = await freePort();
+    h.sandbox.writeUnit(`${name}.service`, { execStart: [process.execPath, CLI, 'emulate', '--kind', 'llamacpp', '--port', String(port)], startLimitBurst: 1, startLimitIntervalSec: '1min' });
+    await h.start(`${name}.service`);
+    await waitFor(() => h.healthy(`http://127.0.0.1:${port}/health`), 10_000, `${name} up`);
+    // hung, not crashed: systemd keeps a crashed unit's Result (signal) when it refuses the
+    // start, and reports start-limit-hit only for a unit that was not failed already
+    process.kill(h.sandbox.mainPid(`${name}.service`), 'SIGSTOP');
+    runs.push({ name, port });
+  }
+  const service = (name: string, port: number) => `services:\n  - { name: ${name}, kind: llamacpp, url: "http://127.0.0.1:${port}", unit: ${name}.service }\n`;
+  const file = join(h.dir, 'limited.yaml');
+  writeFileSync(file, `defaults: { timeout: 1s, retries: 2, retryDelay: 200ms }\ngpu: { enabled: false }\n${service('limited-check', runs[0]!.port)}`);
+  const out = await new Promise<{ code: number; stdout: string }>((resolve) => {
+    execFile(process.execPath, [CLI, 'check', '-c', file, '--json'], { env: h.sandbox.env, encoding: 'utf8', timeout: 60_000 }, (err, stdout) => resolve({ code: err ? 1 : 0, stdout }));
+  });
+  assert.equal(out.code, 1);
+  const report = JSON.parse(out.stdout) as { services: { restarted: boolean; restartOutcome: string; reason: string }[] };
+  assert.equal(report.services[0]!.restartOutcome, 'failed');
+  assert.match(report.services[0]!.reason, /systemd refused to start limited-check\.service: start-limit-hit/);
+
+  const agentFile = `agent: { id: limited }\ndefaults: { interval: 1s, timeout: 1s, retries: 2, retryDelay: 200ms }\ngpu: { enabled: false }\n${service('limited-agent', runs[1]!.port)}`;
+  const agent = h.spawnAgent(agentFile);
+  const failed = await agent.waitEvent((e) => e.type === 'restart_failed', 15_000, 'restart_failed');
+  assert.match(failed.reason, /systemd refused to start limited-agent\.service: start-limit-hit/);
+  assert.equal(failed.data?.outcome, 'start_limit_hit');
+  await agent.stop();
+});
