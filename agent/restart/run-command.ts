@@ -4,7 +4,7 @@
  * hang, flood of output) comes back as an outcome, because a failing `systemctl` is an event
  * for the agent to report, not a crash.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface CommandOutcome {
   /** exited with status 0, not killed, not timed out */
@@ -132,18 +132,7 @@ export function runCommand(argv: string[], options: RunOptions): Promise<Command
     let killTimer: NodeJS.Timeout | undefined;
     let drainTimer: NodeJS.Timeout | undefined;
 
-    const killGroup = (signal: NodeJS.Signals) => {
-      if (!child.pid) return;
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        try {
-          child.kill(signal);
-        } catch {
-          // already gone
-        }
-      }
-    };
+    const killGroup = (signal: NodeJS.Signals) => signalGroup(child, signal);
 
     const deadline = setTimeout(() => {
       timedOut = true;
@@ -164,15 +153,7 @@ export function runCommand(argv: string[], options: RunOptions): Promise<Command
 
     child.stdout.on('data', (c: Buffer) => stdout.push(c));
     child.stderr.on('data', (c: Buffer) => stderr.push(c));
-    child.once('error', (err: NodeJS.ErrnoException) => {
-      const why =
-        err.code === 'ENOENT'
-          ? `cannot run ${JSON.stringify(file)}: command not found (${file.includes('/') ? 'no such file' : 'not on PATH'}; spawn ENOENT)`
-          : err.code === 'EACCES'
-            ? `cannot run ${JSON.stringify(file)}: permission denied (spawn EACCES)`
-            : `cannot run ${JSON.stringify(file)}: ${err.message}`;
-      done(finish({ exitCode: null, signal: null, timedOut: false }, why));
-    });
+    child.once('error', (err: NodeJS.ErrnoException) => done(finish({ exitCode: null, signal: null, timedOut: false }, spawnFailure(file, err))));
     child.once('exit', (code, signal) => {
       exit = { code, signal };
       // a grandchild that inherited the pipes can hold them open; do not wait on it forever
@@ -186,4 +167,24 @@ export function runCommand(argv: string[], options: RunOptions): Promise<Command
       done(finish({ exitCode: e.code, signal: e.signal, timedOut }, timedOut ? `${stderr.text() ? '\n' : ''}timed out after ${options.timeoutMs} ms` : ''));
     });
   });
+}
+
+/** The whole process group of `child`, or the child alone when it has none. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (!child.pid) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function spawnFailure(file: string, err: NodeJS.ErrnoException): string {
+  if (err.code === 'ENOENT') return `cannot run ${JSON.stringify(file)}: command not found (${file.includes('/') ? 'no such file' : 'not on PATH'}; spawn ENOENT)`;
+  if (err.code === 'EACCES') return `cannot run ${JSON.stringify(file)}: permission denied (spawn EACCES)`;
+  return `cannot run ${JSON.stringify(file)}: ${err.message}`;
 }
