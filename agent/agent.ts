@@ -38,7 +38,10 @@ export function startAgent(config: AgentConfig, deps: AgentDeps): RunningAgent {
   const { clock, logger } = deps;
   const events = deps.events ?? new EventLog(config.agent.id, clock, logger, { bootId: deps.bootId });
   for (const sink of deps.sinks ?? []) events.addSink(sink);
-  const units = deps.units ?? (config.restart.enabled ? createUnitControl(config) : undefined);
+  // with restarts disabled the units are still watched: crash evidence and the PID watch make
+  // a crash `down` at once instead of after every retry (the monitors never restart them)
+  const hasUnits = config.services.some((s) => s.unit);
+  const units = deps.units ?? (hasUnits ? createUnitControl(config) : undefined);
   const probes: ProbeRuntime = createProbeRuntime({ clock });
   // one phase for all of this agent's services, a different one for each agent of a fleet
   const pacer = new Pacer(clock, Math.floor(Math.random() * 1_000));

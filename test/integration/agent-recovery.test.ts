@@ -138,3 +138,19 @@ test('restarting the agent itself restarts no server', async () => {
   assert.ok(!h.sandbox.calls().some((argv) => argv.includes('restart')), 'systemctl restart never ran');
   await second.stop();
 });
+
+test('restarts disabled: a crash is still seen at once (unit watched), and nothing is restarted', async () => {
+  const port = await h.startEmulator('observe-only.service', 'llamacpp');
+  const callsBefore = h.sandbox.calls().length;
+  const agent = h.spawnAgent(agentYaml(svc('observed', 'llamacpp', port, 'observe-only.service'), 'restart: { enabled: false }\n'));
+  await agent.waitEvent(isState('observed', 'healthy'), 10_000, 'healthy');
+  process.kill(h.sandbox.mainPid('observe-only.service'), 'SIGKILL');
+  const down = await agent.waitEvent(isState('observed', 'down'), 10_000, 'down');
+  assert.match(down.reason, /^crashed: .*unit not running/);
+  await new Promise((r) => setTimeout(r, 2_000));
+  assert.equal(restarts(agent.events, 'observed').length, 0);
+  const ours = h.sandbox.calls().slice(callsBefore).filter((argv) => argv.includes('observe-only.service'));
+  assert.ok(ours.some((argv) => argv.includes('show')), 'the unit is watched');
+  assert.equal(ours.filter((argv) => argv.includes('restart') || argv.includes('start')).length, 0);
+  await agent.stop();
+});
