@@ -38,7 +38,7 @@ export function tellStory(opts: StoryOptions): Story {
   const paint = painter(opts.color ?? false);
 
   const read = async (): Promise<void> => {
-    const events = await opts.store.listEvents({ since: Math.max(opts.since, cursor - LOOKBACK_MS), limit: 10_000 });
+    const events = await opts.store.events.listEvents({ since: Math.max(opts.since, cursor - LOOKBACK_MS), limit: 10_000 });
     for (const e of events) {
       const key = `${e.agentId}\0${e.bootId}\0${e.seq}`;
       if (seen.has(key)) continue;

@@ -60,7 +60,7 @@ export class DeliveryService {
         notifier.name,
         new DeliveryWorker({
           notifier,
-          store: options.store,
+          store: options.store.outbox,
           clock: options.clock,
           logger: options.logger,
           onOutcome: this.onOutcome,
@@ -74,11 +74,11 @@ export class DeliveryService {
   /** Loads the notification log and starts every worker (each resumes what a previous run left pending). */
   async start(): Promise<void> {
     if (this.state !== 'new') return;
-    for (const entry of await this.store.listNotificationLog()) {
+    for (const entry of await this.store.outbox.listNotificationLog()) {
       // An entry written by an enqueue before start() is newer than the stored one it replaces.
       if (!this.receiverLog(entry.receiver).has(entry.groupKey)) this.receiverLog(entry.receiver).set(entry.groupKey, entry);
     }
-    for (const { receiver, pending } of await this.store.pendingCounts()) {
+    for (const { receiver, pending } of await this.store.outbox.pendingCounts()) {
       if (this.workers.has(receiver)) this.logger.info({ receiver, pending }, 'resuming notification delivery left pending by the last run');
       else this.logger.warn({ receiver, pending }, 'pending notifications for a receiver that is no longer configured; they stay in the outbox');
     }
@@ -110,7 +110,7 @@ export class DeliveryService {
     const previous = groups.get(logEntry.groupKey);
     groups.set(logEntry.groupKey, logEntry);
     try {
-      await this.store.enqueueNotification(notification, messages, logEntry, buildError === undefined ? {} : { failed: buildError });
+      await this.store.outbox.enqueueNotification(notification, messages, logEntry, buildError === undefined ? {} : { failed: buildError });
       if (buildError !== undefined) {
         this.onOutcome(notifier.name, 'failed');
         this.logger.error({ receiver: notifier.name, notificationId: notification.id, groupKey: notification.groupKey, error: buildError }, 'notification not deliverable');
@@ -142,7 +142,7 @@ export class DeliveryService {
     const groups = this.receiverLog(logEntry.receiver);
     const previous = groups.get(logEntry.groupKey);
     groups.set(logEntry.groupKey, logEntry);
-    this.store.recordNotificationLog(logEntry).catch((err: unknown) => {
+    this.store.outbox.recordNotificationLog(logEntry).catch((err: unknown) => {
       if (groups.get(logEntry.groupKey) === logEntry) {
         if (previous) groups.set(logEntry.groupKey, previous);
         else groups.delete(logEntry.groupKey);

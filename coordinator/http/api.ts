@@ -17,7 +17,7 @@ export function registerApiRoutes(router: Router, deps: ApiDeps): void {
     .add('GET', '/healthz', 'public', ({ res }) => sendJson(res, 200, { status: 'ok', ...deps.health() }))
     .add('GET', '/api/v1/fleet', 'viewer', ({ res }) => sendJson(res, 200, deps.fleet.view()))
     .add('GET', '/api/v1/events', 'viewer', async ({ res, url }) => {
-      const events = await deps.store.listEvents(parseEventQuery(url.searchParams));
+      const events = await deps.store.events.listEvents(parseEventQuery(url.searchParams));
       sendJson(res, 200, { events });
     });
 }

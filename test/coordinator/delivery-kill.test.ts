@@ -107,7 +107,7 @@ test('SIGKILL between two messages: the next run sends the rest, none twice', as
   // watch progress through a second connection, as an operator's sqlite3 shell would
   const watcher = SqliteStore.open(file);
   cleanups.push(() => watcher.close());
-  await until(async () => received.length === 1 && (await watcher.getOutboxEntry('n1'))?.nextMessage === 1, `first message recorded (child stderr: ${stderr})`);
+  await until(async () => received.length === 1 && (await watcher.outbox.getOutboxEntry('n1'))?.nextMessage === 1, `first message recorded (child stderr: ${stderr})`);
   child.kill('SIGKILL');
   assert.equal(await exited, 'SIGKILL');
   assert.deepEqual(received.map((m) => m.part), [0]);
@@ -120,7 +120,7 @@ test('SIGKILL between two messages: the next run sends the rest, none twice', as
   });
   await service.start();
   assert.deepEqual(service.getLogEntry('hook', 'g')?.firing, ['fp'], 'the log entry survived the kill');
-  await until(async () => (await store.getOutboxEntry('n1'))?.state === 'delivered', 'the rest delivered');
+  await until(async () => (await store.outbox.getOutboxEntry('n1'))?.state === 'delivered', 'the rest delivered');
   assert.deepEqual(received.map((m) => m.part), [0, 1, 2]);
   assert.ok(received.every((m) => m.id === 'n1'));
 });
