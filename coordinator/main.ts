@@ -79,14 +79,14 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     hub = agentHub;
 
     const router = new Router({ viewerTokens: new TokenSet(config.auth.viewerTokens), adminTokens: new TokenSet(config.auth.adminTokens) }, logger);
-    registerApiRoutes(router, { fleet, store, health: () => ({ version: deps.version ?? 'unknown', connectedAgents: agentHub.connectedAgents.length }) });
+    registerApiRoutes(router, { fleet, events: store.events, health: () => ({ version: deps.version ?? 'unknown', connectedAgents: agentHub.connectedAgents.length }) });
     registerStatusPage(router, { fleet });
 
     // Alerts: rules over fleet state → silences/inhibition/grouping/dedup → durable outbox →
     // one delivery worker per receiver. The pipeline starts once the URL is known.
     const notifyDispatcher = createNotifyDispatcher();
     const notifiers = config.notify.map((n) => createNotifier(n, { dispatcher: notifyDispatcher, logger: logger.child({ receiver: n.name }), now: () => clock.now() }));
-    const delivery = new DeliveryService({ store, notifiers, clock, logger: logger.child({ component: 'delivery' }) });
+    const delivery = new DeliveryService({ store: store.outbox, notifiers, clock, logger: logger.child({ component: 'delivery' }) });
     stops.push(() => void notifyDispatcher.close());
     const silences = new SilenceCache(store.silences, clock);
     await silences.load();

@@ -2,7 +2,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Notification, NotificationLogEntry } from '../alerts/types.js';
 import type { Notifier } from '../notify/types.js';
-import type { Store } from '../store/types.js';
+import type { OutboxStore } from '../store/outbox-store.js';
 import type { BackoffSettings } from './retry.js';
 import { scrubError } from './retry.js';
 import { DeliveryWorker, type OutcomeHook, type WorkerStatus } from './worker.js';
@@ -11,7 +11,7 @@ import { DeliveryWorker, type OutcomeHook, type WorkerStatus } from './worker.js
 export const DEFAULT_STOP_GRACE_MS = 10_000;
 
 export interface DeliveryServiceOptions {
-  store: Store;
+  store: OutboxStore;
   /** one per configured receiver; names are unique. The service closes them in stop(). */
   notifiers: readonly Notifier[];
   clock: Clock;
@@ -37,7 +37,7 @@ export interface ReceiverStatus extends WorkerStatus {
  * updated by every enqueue before it touches the database.
  */
 export class DeliveryService {
-  private readonly store: Store;
+  private readonly store: OutboxStore;
   private readonly logger: Logger;
   private readonly onOutcome: OutcomeHook;
   private readonly notifiers = new Map<string, Notifier>();
@@ -60,7 +60,7 @@ export class DeliveryService {
         notifier.name,
         new DeliveryWorker({
           notifier,
-          store: options.store.outbox,
+          store: options.store,
           clock: options.clock,
           logger: options.logger,
           onOutcome: this.onOutcome,
@@ -74,11 +74,11 @@ export class DeliveryService {
   /** Loads the notification log and starts every worker (each resumes what a previous run left pending). */
   async start(): Promise<void> {
     if (this.state !== 'new') return;
-    for (const entry of await this.store.outbox.listNotificationLog()) {
+    for (const entry of await this.store.listNotificationLog()) {
       // An entry written by an enqueue before start() is newer than the stored one it replaces.
       if (!this.receiverLog(entry.receiver).has(entry.groupKey)) this.receiverLog(entry.receiver).set(entry.groupKey, entry);
     }
-    for (const { receiver, pending } of await this.store.outbox.pendingCounts()) {
+    for (const { receiver, pending } of await this.store.pendingCounts()) {
       if (this.workers.has(receiver)) this.logger.info({ receiver, pending }, 'resuming notification delivery left pending by the last run');
       else this.logger.warn({ receiver, pending }, 'pending notifications for a receiver that is no longer configured; they stay in the outbox');
     }
@@ -110,7 +110,7 @@ export class DeliveryService {
     const previous = groups.get(logEntry.groupKey);
     groups.set(logEntry.groupKey, logEntry);
     try {
-      await this.store.outbox.enqueueNotification(notification, messages, logEntry, buildError === undefined ? {} : { failed: buildError });
+      await this.store.enqueueNotification(notification, messages, logEntry, buildError === undefined ? {} : { failed: buildError });
       if (buildError !== undefined) {
         this.onOutcome(notifier.name, 'failed');
         this.logger.error({ receiver: notifier.name, notificationId: notification.id, groupKey: notification.groupKey, error: buildError }, 'notification not deliverable');
@@ -142,7 +142,7 @@ export class DeliveryService {
     const groups = this.receiverLog(logEntry.receiver);
     const previous = groups.get(logEntry.groupKey);
     groups.set(logEntry.groupKey, logEntry);
-    this.store.outbox.recordNotificationLog(logEntry).catch((err: unknown) => {
+    this.store.recordNotificationLog(logEntry).catch((err: unknown) => {
       if (groups.get(logEntry.groupKey) === logEntry) {
         if (previous) groups.set(logEntry.groupKey, previous);
         else groups.delete(logEntry.groupKey);

@@ -28,7 +28,7 @@ export interface ConnectionRegistry {
 }
 
 export interface ConnectionDeps {
-  store: Store;
+  store: Pick<Store, 'fleet' | 'events'>;
   fleet: FleetTracker;
   clock: Clock;
   logger: Logger;

@@ -43,7 +43,7 @@ const notifier = {
   describe: () => 'hook',
 };
 const store = SqliteStore.open(file);
-const service = new DeliveryService({ store, notifiers: [notifier], clock: new SystemClock(), logger: silentLogger() });
+const service = new DeliveryService({ store: store.outbox, notifiers: [notifier], clock: new SystemClock(), logger: silentLogger() });
 await service.start();
 const n = { id: 'n1', receiver: 'hook', groupKey: 'g', groupLabels: {}, commonLabels: {}, status: 'firing', firingCount: 1, resolvedCount: 0, alerts: [], truncatedAlerts: 0, externalUrl: '', createdAt: new Date().toISOString() };
 await service.enqueue(n, { receiver: 'hook', groupKey: 'g', firing: ['fp'], resolved: [], sentAt: Date.now() });
@@ -113,7 +113,7 @@ test('SIGKILL between two messages: the next run sends the rest, none twice', as
   assert.deepEqual(received.map((m) => m.part), [0]);
 
   const store = SqliteStore.open(file);
-  const service = new DeliveryService({ store, notifiers: [new Sink(url)], clock: new SystemClock(), logger: silentLogger() });
+  const service = new DeliveryService({ store: store.outbox, notifiers: [new Sink(url)], clock: new SystemClock(), logger: silentLogger() });
   cleanups.push(async () => {
     await service.stop();
     await store.close();

@@ -194,7 +194,7 @@ async function harness(notifiers: Notifier[], options: { file?: string; clock?: 
   const logger: Logger = createLogger({ name: 'test', level: 'debug', destination });
   const outcomes: [string, DeliveryOutcome][] = [];
   const service = new DeliveryService({
-    store,
+    store: store.outbox,
     notifiers,
     clock,
     logger,
@@ -542,7 +542,7 @@ test('messages that cannot be built become a failed row; unknown receivers are r
   assert.ok(h.service.getLogEntry('hook', 'g1'));
   assert.deepEqual(h.outcomes, [['hook', 'failed']]);
   await assert.rejects(h.service.enqueue(notification('nobody'), logFor(notification('nobody'), T0)), /no receiver named/);
-  assert.throws(() => new DeliveryService({ store: h.store, notifiers: [broken, broken], clock, logger: createLogger({ level: 'silent' }) }), /unique/);
+  assert.throws(() => new DeliveryService({ store: h.store.outbox, notifiers: [broken, broken], clock, logger: createLogger({ level: 'silent' }) }), /unique/);
   await h.stop();
 });
 
