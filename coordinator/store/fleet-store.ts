@@ -8,7 +8,7 @@ export interface FleetStore {
    * replaced, the agent is connected and last seen at `at`; `firstSeen` is kept.
    */
   recordHello(agent: AgentHello, at: number): Promise<void>;
-  /** `lastSeen` never moves backwards. */
+  /** `lastSeen` never moves backwards; an agent never recorded stays unknown. */
   setConnected(agentId: string, connected: boolean, at: number): Promise<void>;
   /** At startup: nobody is connected to a coordinator that just started. */
   markAllDisconnected(): Promise<void>;
