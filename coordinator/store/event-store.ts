@@ -25,9 +25,9 @@ export interface EventStore {
   listEvents(query: EventQuery): Promise<Event[]>;
   /**
    * Retention: deletes events received before `before` (epoch ms) and returns how many.
-   * Watermarks stay, except those of an agent's earlier boots that saw nothing since
-   * `before` (one per agent restart would otherwise pile up); the watermark of the boot
-   * the agent's last `hello` named (FleetStore) always stays.
+   * Watermarks stay, except those that have not moved since `before` and belong to a boot
+   * other than the one the agent's last `hello` named (FleetStore): one per agent restart
+   * would otherwise pile up. The current boot's watermark always stays.
    */
   prune(before: number): Promise<number>;
 }
