@@ -65,8 +65,8 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
   const stops: (() => void)[] = [];
   let hub: AgentHub | undefined;
   try {
-    await store.markAllDisconnected();
-    const fleet = new FleetTracker(clock, config.fleet.agentLostAfter, fleetFromAgents(await store.listAgents(), clock.now()));
+    await store.fleet.markAllDisconnected();
+    const fleet = new FleetTracker(clock, config.fleet.agentLostAfter, fleetFromAgents(await store.fleet.listAgents(), clock.now()));
     const agentHub = new AgentHub({
       store,
       fleet,
@@ -79,23 +79,23 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     hub = agentHub;
 
     const router = new Router({ viewerTokens: new TokenSet(config.auth.viewerTokens), adminTokens: new TokenSet(config.auth.adminTokens) }, logger);
-    registerApiRoutes(router, { fleet, store, health: () => ({ version: deps.version ?? 'unknown', connectedAgents: agentHub.connectedAgents.length }) });
+    registerApiRoutes(router, { fleet, events: store.events, health: () => ({ version: deps.version ?? 'unknown', connectedAgents: agentHub.connectedAgents.length }) });
     registerStatusPage(router, { fleet });
 
     // Alerts: rules over fleet state → silences/inhibition/grouping/dedup → durable outbox →
     // one delivery worker per receiver. The pipeline starts once the URL is known.
     const notifyDispatcher = createNotifyDispatcher();
     const notifiers = config.notify.map((n) => createNotifier(n, { dispatcher: notifyDispatcher, logger: logger.child({ receiver: n.name }), now: () => clock.now() }));
-    const delivery = new DeliveryService({ store, notifiers, clock, logger: logger.child({ component: 'delivery' }) });
+    const delivery = new DeliveryService({ store: store.outbox, notifiers, clock, logger: logger.child({ component: 'delivery' }) });
     stops.push(() => void notifyDispatcher.close());
-    const silences = new SilenceCache(store, clock);
+    const silences = new SilenceCache(store.silences, clock);
     await silences.load();
     let pipeline: AlertPipeline | undefined;
-    registerSilenceRoutes(router, { store, clock, logger, onChange: (silence) => {
+    registerSilenceRoutes(router, { store: store.silences, clock, logger, onChange: (silence) => {
       silences.put(silence);
       pipeline?.update(fleet.state);
     } });
-    registerAlertRoutes(router, { alerts: () => pipeline?.alerts({ resolved: true }) ?? [], store, receivers: () => delivery.status() });
+    registerAlertRoutes(router, { alerts: () => pipeline?.alerts({ resolved: true }) ?? [], store: store.outbox, receivers: () => delivery.status() });
     const upgrades = new Map<string, UpgradeHandler>([[AGENT_WS_PATH, (req, socket, head) => agentHub.handleUpgrade(req, socket, head)]]);
     const server = createHttpServer(router, upgrades);
 

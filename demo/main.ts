@@ -183,7 +183,7 @@ export async function demoMain(argv: string[]): Promise<number> {
     }
     writeFileSync(coordFile, coordinatorYaml(coordinator.port, sinks.sinks)); // the port actually used, for --keep
     const base = `http://127.0.0.1:${coordinator.port}`;
-    story = tellStory({ store: coordinator.store, fleet: coordinator.fleet, print, since: startedAt - 1000, color });
+    story = tellStory({ events: coordinator.store.events, fleet: coordinator.fleet, print, since: startedAt - 1000, color });
     checkpoint();
 
     // --- the fleet: emulated servers as stand-in units, then one agent process per host

@@ -7,7 +7,7 @@
  * reaches the store but may not reach a listener).
  */
 import type { FleetTracker } from '../coordinator/fleet/tracker.js';
-import type { Store } from '../coordinator/store/types.js';
+import type { EventStore } from '../coordinator/store/event-store.js';
 import type { Event } from '../shared/protocol/messages.js';
 
 const POLL_MS = 1000;
@@ -21,7 +21,7 @@ export interface Story {
 }
 
 export interface StoryOptions {
-  store: Store;
+  events: Pick<EventStore, 'listEvents'>;
   fleet: FleetTracker;
   print: (line: string) => void;
   /** events before this (epoch ms) are not told */
@@ -38,7 +38,7 @@ export function tellStory(opts: StoryOptions): Story {
   const paint = painter(opts.color ?? false);
 
   const read = async (): Promise<void> => {
-    const events = await opts.store.listEvents({ since: Math.max(opts.since, cursor - LOOKBACK_MS), limit: 10_000 });
+    const events = await opts.events.listEvents({ since: Math.max(opts.since, cursor - LOOKBACK_MS), limit: 10_000 });
     for (const e of events) {
       const key = `${e.agentId}\0${e.bootId}\0${e.seq}`;
       if (seen.has(key)) continue;

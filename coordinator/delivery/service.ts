@@ -2,7 +2,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Notification, NotificationLogEntry } from '../alerts/types.js';
 import type { Notifier } from '../notify/types.js';
-import type { Store } from '../store/types.js';
+import type { OutboxStore } from '../store/outbox-store.js';
 import type { BackoffSettings } from './retry.js';
 import { scrubError } from './retry.js';
 import { DeliveryWorker, type OutcomeHook, type WorkerStatus } from './worker.js';
@@ -11,7 +11,7 @@ import { DeliveryWorker, type OutcomeHook, type WorkerStatus } from './worker.js
 export const DEFAULT_STOP_GRACE_MS = 10_000;
 
 export interface DeliveryServiceOptions {
-  store: Store;
+  store: OutboxStore;
   /** one per configured receiver; names are unique. The service closes them in stop(). */
   notifiers: readonly Notifier[];
   clock: Clock;
@@ -37,7 +37,7 @@ export interface ReceiverStatus extends WorkerStatus {
  * updated by every enqueue before it touches the database.
  */
 export class DeliveryService {
-  private readonly store: Store;
+  private readonly store: OutboxStore;
   private readonly logger: Logger;
   private readonly onOutcome: OutcomeHook;
   private readonly notifiers = new Map<string, Notifier>();

@@ -1,6 +1,6 @@
 import type { Clock } from '../../shared/clock.js';
 import type { Silence } from '../alerts/types.js';
-import type { DeliveryStore } from '../store/types.js';
+import type { SilenceStore } from '../store/silence-store.js';
 
 /**
  * The silences the alert pipeline reads synchronously on every flush
@@ -13,7 +13,7 @@ export class SilenceCache {
   private readonly byId = new Map<string, Silence>();
 
   constructor(
-    private readonly store: Pick<DeliveryStore, 'listSilences'>,
+    private readonly store: Pick<SilenceStore, 'listSilences'>,
     private readonly clock: Clock,
   ) {}
 

@@ -1,7 +1,7 @@
 import type { Clock, TimerHandle } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import type { DeliveryResult, Notifier } from '../notify/types.js';
-import type { DeliveryOutcome, DeliveryStore, OutboxEntry } from '../store/types.js';
+import type { DeliveryOutcome, OutboxEntry, OutboxStore } from '../store/outbox-store.js';
 import { DEFAULT_BACKOFF, retryDelay, scrubError, type BackoffSettings } from './retry.js';
 
 /** Rows read per query; a worker reads again after working through them. */
@@ -15,7 +15,7 @@ export type OutcomeHook = (receiver: string, outcome: DeliveryOutcome) => void;
 
 export interface DeliveryWorkerOptions {
   notifier: Notifier;
-  store: DeliveryStore;
+  store: OutboxStore;
   clock: Clock;
   logger: Logger;
   /** metrics: `llm_health_notifications_total{receiver,outcome}` */
@@ -59,7 +59,7 @@ type RowResult = 'done' | 'blocked' | 'stopped';
 export class DeliveryWorker {
   readonly receiver: string;
   private readonly notifier: Notifier;
-  private readonly store: DeliveryStore;
+  private readonly store: OutboxStore;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly onOutcome: OutcomeHook;

@@ -1,5 +1,5 @@
 import type { AlertStatusView, Suppression } from '../alerts/types.js';
-import { DEFAULT_DELIVERY_QUERY_LIMIT, MAX_DELIVERY_QUERY_LIMIT, type DeliveryStore, type OutboxSummary } from '../store/types.js';
+import { DEFAULT_DELIVERY_QUERY_LIMIT, MAX_DELIVERY_QUERY_LIMIT, type OutboxStore, type OutboxSummary } from '../store/outbox-store.js';
 import { badRequest, sendJson } from './respond.js';
 import type { Router } from './router.js';
 
@@ -17,7 +17,7 @@ export interface ReceiverDeliveryStatus {
 export interface AlertApiDeps {
   /** the alert pipeline's current view: active alerts, and resolved ones it still holds */
   alerts: () => readonly AlertStatusView[];
-  store: Pick<DeliveryStore, 'listDeliveries' | 'listOutbox'>;
+  store: Pick<OutboxStore, 'listDeliveries' | 'listOutbox'>;
   /** per-receiver delivery state; omitted from the answer when absent */
   receivers?: () => readonly ReceiverDeliveryStatus[];
 }

@@ -1,12 +1,12 @@
 import { EVENT_TYPES } from '../../shared/protocol/constants.js';
 import type { FleetTracker } from '../fleet/tracker.js';
-import { MAX_EVENT_QUERY_LIMIT, type EventQuery, type Store } from '../store/types.js';
+import { MAX_EVENT_QUERY_LIMIT, type EventQuery, type EventStore } from '../store/event-store.js';
 import { badRequest, sendJson } from './respond.js';
 import type { Router } from './router.js';
 
 export interface ApiDeps {
   fleet: FleetTracker;
-  store: Store;
+  events: Pick<EventStore, 'listEvents'>;
   /** coordinator facts for /healthz */
   health: () => { version: string; connectedAgents: number };
 }
@@ -17,7 +17,7 @@ export function registerApiRoutes(router: Router, deps: ApiDeps): void {
     .add('GET', '/healthz', 'public', ({ res }) => sendJson(res, 200, { status: 'ok', ...deps.health() }))
     .add('GET', '/api/v1/fleet', 'viewer', ({ res }) => sendJson(res, 200, deps.fleet.view()))
     .add('GET', '/api/v1/events', 'viewer', async ({ res, url }) => {
-      const events = await deps.store.listEvents(parseEventQuery(url.searchParams));
+      const events = await deps.events.listEvents(parseEventQuery(url.searchParams));
       sendJson(res, 200, { events });
     });
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../../shared/logger.js';
 import { MatcherError, MAX_MATCHERS, matchOne, parseMatcher, validateMatcher } from '../alerts/matchers.js';
 import { silenceState } from '../alerts/silences.js';
 import type { Matcher, Silence } from '../alerts/types.js';
-import type { DeliveryStore } from '../store/types.js';
+import type { SilenceStore } from '../store/silence-store.js';
 import { parseSince } from './api.js';
 import { badRequest, HttpError, sendJson } from './respond.js';
 import type { Router } from './router.js';
@@ -20,7 +20,7 @@ export const MAX_SILENCE_DURATION_MS = 366 * 86_400_000;
 const MAX_ID_LENGTH = 64;
 
 export interface SilenceApiDeps {
-  store: Pick<DeliveryStore, 'createSilence' | 'getSilence' | 'listSilences' | 'expireSilence'>;
+  store: Pick<SilenceStore, 'createSilence' | 'getSilence' | 'listSilences' | 'expireSilence'>;
   clock: Clock;
   /** audit lines: who silenced what, who expired it */
   logger: Logger;

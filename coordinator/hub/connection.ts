@@ -28,7 +28,7 @@ export interface ConnectionRegistry {
 }
 
 export interface ConnectionDeps {
-  store: Store;
+  store: Pick<Store, 'fleet' | 'events'>;
   fleet: FleetTracker;
   clock: Clock;
   logger: Logger;
@@ -148,8 +148,8 @@ export class AgentConnection {
 
   private async processHello(msg: HelloMessage, at: number): Promise<void> {
     const { store, fleet, logger, maxPayload } = this.deps;
-    await store.recordHello({ id: msg.agentId, bootId: msg.bootId, labels: msg.labels, agentVersion: msg.agentVersion }, at);
-    const seq = await store.lastSeq(msg.agentId, msg.bootId);
+    await store.fleet.recordHello({ id: msg.agentId, bootId: msg.bootId, labels: msg.labels, agentVersion: msg.agentVersion }, at);
+    const seq = await store.events.lastSeq(msg.agentId, msg.bootId);
     fleet.apply({ type: 'hello', at, msg });
     this.send({ type: 'welcome', v: PROTOCOL_VERSION, agentId: msg.agentId, ackedSeq: seq === null ? null : { bootId: msg.bootId, seq }, limits: { maxPayload } });
     logger.info({ agentId: msg.agentId, bootId: msg.bootId, agentVersion: msg.agentVersion, remote: this.remote, ackedSeq: seq }, 'agent connected');
@@ -158,7 +158,7 @@ export class AgentConnection {
   private async processEvents(msg: EventsMessage, at: number): Promise<void> {
     const { store, fleet } = this.deps;
     const agentId = this.agentId!;
-    const result = await store.appendEvents(agentId, msg.events, at);
+    const result = await store.events.appendEvents(agentId, msg.events, at);
     // Only new events reach the fleet state (and, later, alerts): exactly once.
     for (const event of result.inserted) fleet.apply({ type: 'event', at, event });
     for (const ack of result.acks) {
@@ -183,7 +183,7 @@ export class AgentConnection {
     this.deps.logger.info({ agentId, bootId: this.bootId, code, remote: this.remote }, 'agent disconnected');
     // After queued work, so a late batch cannot mark a disconnected agent as seen-connected.
     this.queue = this.queue.then(() =>
-      this.deps.store.setConnected(agentId, false, at).catch((err: unknown) => {
+      this.deps.store.fleet.setConnected(agentId, false, at).catch((err: unknown) => {
         this.deps.logger.error({ agentId, err: (err as Error)?.message }, 'recording a disconnect failed');
       }),
     );

@@ -10,7 +10,8 @@ import type { Store } from '../store/types.js';
 import { AgentConnection, type ConnectionRegistry } from './connection.js';
 
 export interface HubDeps {
-  store: Store;
+  /** agents' hellos and connection flags; their events */
+  store: Pick<Store, 'fleet' | 'events'>;
   fleet: FleetTracker;
   clock: Clock;
   logger: Logger;

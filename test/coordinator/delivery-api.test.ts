@@ -63,7 +63,7 @@ before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'llmh-alerts-api-'));
   store = SqliteStore.open(join(dir, 'llm-health.db'));
   const router = new Router({ viewerTokens: new TokenSet([VIEWER]), adminTokens: new TokenSet(['admin']) }, silentLogger());
-  registerAlertRoutes(router, { alerts: () => views, store, receivers: () => receivers });
+  registerAlertRoutes(router, { alerts: () => views, store: store.outbox, receivers: () => receivers });
   const server = createHttpServer(router, new Map());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -111,14 +111,14 @@ test('GET /api/v1/notifications: receivers, undelivered outbox rows and the deli
   const a = notification('n-a', 'ops-slack');
   const b = notification('n-b', 'hook');
   const c = notification('n-c', 'hook');
-  await store.enqueueNotification(a, [{}, {}], log(a));
-  await store.enqueueNotification(b, [{}], log(b));
-  await store.enqueueNotification(c, [{}], log(c));
-  await store.markMessageDelivered('n-a', 0, { index: 0, at: T0 + 1, status: 200 });
-  await store.scheduleRetry('n-a', T0 + 30_000, 'HTTP 429', { index: 1, at: T0 + 2, status: 429 });
-  await store.markFailed('n-b', 'HTTP 404', { index: 0, at: T0 + 3, status: 404 });
-  await store.markMessageDelivered('n-c', 0, { index: 0, at: T0 + 4, status: 204 });
-  await store.markDelivered('n-c', T0 + 4);
+  await store.outbox.enqueueNotification(a, [{}, {}], log(a));
+  await store.outbox.enqueueNotification(b, [{}], log(b));
+  await store.outbox.enqueueNotification(c, [{}], log(c));
+  await store.outbox.markMessageDelivered('n-a', 0, { index: 0, at: T0 + 1, status: 200 });
+  await store.outbox.scheduleRetry('n-a', T0 + 30_000, 'HTTP 429', { index: 1, at: T0 + 2, status: 429 });
+  await store.outbox.markFailed('n-b', 'HTTP 404', { index: 0, at: T0 + 3, status: 404 });
+  await store.outbox.markMessageDelivered('n-c', 0, { index: 0, at: T0 + 4, status: 204 });
+  await store.outbox.markDelivered('n-c', T0 + 4);
 
   const r = await get('/api/v1/notifications');
   assert.equal(r.status, 200);

@@ -43,7 +43,7 @@ const notifier = {
   describe: () => 'hook',
 };
 const store = SqliteStore.open(file);
-const service = new DeliveryService({ store, notifiers: [notifier], clock: new SystemClock(), logger: silentLogger() });
+const service = new DeliveryService({ store: store.outbox, notifiers: [notifier], clock: new SystemClock(), logger: silentLogger() });
 await service.start();
 const n = { id: 'n1', receiver: 'hook', groupKey: 'g', groupLabels: {}, commonLabels: {}, status: 'firing', firingCount: 1, resolvedCount: 0, alerts: [], truncatedAlerts: 0, externalUrl: '', createdAt: new Date().toISOString() };
 await service.enqueue(n, { receiver: 'hook', groupKey: 'g', firing: ['fp'], resolved: [], sentAt: Date.now() });
@@ -107,20 +107,20 @@ test('SIGKILL between two messages: the next run sends the rest, none twice', as
   // watch progress through a second connection, as an operator's sqlite3 shell would
   const watcher = SqliteStore.open(file);
   cleanups.push(() => watcher.close());
-  await until(async () => received.length === 1 && (await watcher.getOutboxEntry('n1'))?.nextMessage === 1, `first message recorded (child stderr: ${stderr})`);
+  await until(async () => received.length === 1 && (await watcher.outbox.getOutboxEntry('n1'))?.nextMessage === 1, `first message recorded (child stderr: ${stderr})`);
   child.kill('SIGKILL');
   assert.equal(await exited, 'SIGKILL');
   assert.deepEqual(received.map((m) => m.part), [0]);
 
   const store = SqliteStore.open(file);
-  const service = new DeliveryService({ store, notifiers: [new Sink(url)], clock: new SystemClock(), logger: silentLogger() });
+  const service = new DeliveryService({ store: store.outbox, notifiers: [new Sink(url)], clock: new SystemClock(), logger: silentLogger() });
   cleanups.push(async () => {
     await service.stop();
     await store.close();
   });
   await service.start();
   assert.deepEqual(service.getLogEntry('hook', 'g')?.firing, ['fp'], 'the log entry survived the kill');
-  await until(async () => (await store.getOutboxEntry('n1'))?.state === 'delivered', 'the rest delivered');
+  await until(async () => (await store.outbox.getOutboxEntry('n1'))?.state === 'delivered', 'the rest delivered');
   assert.deepEqual(received.map((m) => m.part), [0, 1, 2]);
   assert.ok(received.every((m) => m.id === 'n1'));
 });

@@ -194,7 +194,7 @@ async function harness(notifiers: Notifier[], options: { file?: string; clock?: 
   const logger: Logger = createLogger({ name: 'test', level: 'debug', destination });
   const outcomes: [string, DeliveryOutcome][] = [];
   const service = new DeliveryService({
-    store,
+    store: store.outbox,
     notifiers,
     clock,
     logger,
@@ -270,10 +270,10 @@ test('a multi-message notification goes out in order, paced at minIntervalMs, pr
     [n.id, 1, T0 + 1000],
     [n.id, 2, T0 + 2000],
   ]);
-  const row = (await h.store.getOutboxEntry(n.id))!;
+  const row = (await h.store.outbox.getOutboxEntry(n.id))!;
   assert.equal(row.state, 'delivered');
   assert.equal(row.nextMessage, 3);
-  assert.deepEqual((await h.store.listDeliveries({ receiver: 'hook' })).map((d) => [d.messageIndex, d.outcome, d.status]), [
+  assert.deepEqual((await h.store.outbox.listDeliveries({ receiver: 'hook' })).map((d) => [d.messageIndex, d.outcome, d.status]), [
     [0, 'delivered', 200],
     [1, 'delivered', 200],
     [2, 'delivered', 200],
@@ -311,7 +311,7 @@ test('retryable failures back off exponentially; no attempt comes early', async 
   await until(() => r.received.length === 1, 'delivery');
   await h.settled('hook');
   assert.equal(r.received[0]!.at, T0 + 3000);
-  assert.deepEqual((await h.store.listDeliveries({})).map((d) => [d.outcome, d.status, d.at]), [
+  assert.deepEqual((await h.store.outbox.listDeliveries({})).map((d) => [d.outcome, d.status, d.at]), [
     ['retry', 503, T0],
     ['retry', 503, T0 + 1000],
     ['delivered', 200, T0 + 3000],
@@ -319,7 +319,7 @@ test('retryable failures back off exponentially; no attempt comes early', async 
   const warn = h.logs().split('\n').find((l) => l.includes('will retry'))!;
   assert.ok(warn.includes('"level":40'));
   assert.ok(!h.logs().includes(SECRET), 'the webhook secret never reaches the log');
-  assert.ok(!(await h.store.listDeliveries({})).some((d) => d.error?.includes(SECRET)), 'nor the delivery log');
+  assert.ok(!(await h.store.outbox.listDeliveries({})).some((d) => d.error?.includes(SECRET)), 'nor the delivery log');
   await h.stop();
 });
 
@@ -377,11 +377,11 @@ test('a permanent failure is not retried: failed row, delivery log, error-level 
   assert.equal(r.requests, 2, 'the 404 was not retried');
   assert.equal(r.received[0]!.body.notificationId, next.id);
 
-  const row = (await h.store.getOutboxEntry(gone.id))!;
+  const row = (await h.store.outbox.getOutboxEntry(gone.id))!;
   assert.equal(row.state, 'failed');
   assert.match(row.lastError!, /404/);
   assert.ok(!row.lastError!.includes(SECRET));
-  assert.deepEqual((await h.store.listDeliveries({ notificationId: gone.id })).map((d) => [d.outcome, d.status]), [['failed', 404]]);
+  assert.deepEqual((await h.store.outbox.listDeliveries({ notificationId: gone.id })).map((d) => [d.outcome, d.status]), [['failed', 404]]);
   const line = h.logs().split('\n').find((l) => l.includes('failed permanently'))!;
   assert.ok(line.includes('"level":50'), line);
   assert.ok(line.includes('[redacted]'));
@@ -424,7 +424,7 @@ test('a receiver refusing connections for 5 minutes gets the notification when i
       assert.equal(up.received[1]!.at, sentAt, 'not held up by the other receiver');
     }
   }
-  const refusals = (await h.store.listDeliveries({ receiver: 'down' })).filter((d) => d.outcome === 'retry');
+  const refusals = (await h.store.outbox.listDeliveries({ receiver: 'down' })).filter((d) => d.outcome === 'retry');
   assert.ok(refusals.length >= 8, `retried ${refusals.length} times`);
   assert.match(refusals[0]!.error!, /ECONNREFUSED/);
   assert.equal(down.received.length, 0);
@@ -434,9 +434,9 @@ test('a receiver refusing connections for 5 minutes gets the notification when i
   await h.clock.advance(due - h.clock.now());
   await until(() => down.received.length === 1, 'delivery after the outage');
   assert.ok(down.received[0]!.at >= T0 + 5 * 60_000 && down.received[0]!.at <= T0 + 10 * 60_000);
-  assert.equal((await h.store.getOutboxEntry(a.id))!.state, 'delivered');
+  assert.equal((await h.store.outbox.getOutboxEntry(a.id))!.state, 'delivered');
   assert.equal(up.received.length, 2, 'each notification once');
-  assert.deepEqual((await h.store.listDeliveries({ receiver: 'up' })).map((d) => [d.outcome, d.at]), [
+  assert.deepEqual((await h.store.outbox.listDeliveries({ receiver: 'up' })).map((d) => [d.outcome, d.at]), [
     ['delivered', T0],
     ['delivered', up.received[1]!.at],
   ]);
@@ -464,7 +464,7 @@ test('after a restart (new service, same database) delivery resumes where it sto
   await until(() => r.received.length === 3, 'third message');
   await b.settled('hook');
   assert.deepEqual(r.received.map((x) => x.body.part), [0, 1, 2], 'each message exactly once, in order');
-  assert.equal((await b.store.getOutboxEntry(n.id))!.state, 'delivered');
+  assert.equal((await b.store.outbox.getOutboxEntry(n.id))!.state, 'delivered');
   await b.stop();
 });
 
@@ -503,7 +503,7 @@ test('stop() waits for a send in flight, and aborts one that outlasts the grace,
   await h.service.enqueue(n, logFor(n, T0));
   await until(() => r.requests === 1, 'request in flight');
   await h.service.stop();
-  assert.equal((await h.store.getOutboxEntry(n.id))!.state, 'delivered', 'the slow answer was waited for');
+  assert.equal((await h.store.outbox.getOutboxEntry(n.id))!.state, 'delivered', 'the slow answer was waited for');
   await h.stop();
 
   const clock2 = new FakeClock(T0);
@@ -517,7 +517,7 @@ test('stop() waits for a send in flight, and aborts one that outlasts the grace,
   const stopping = h2.service.stop();
   await clock2.advance(1000);
   await stopping;
-  const row = (await h2.store.getOutboxEntry(m.id))!;
+  const row = (await h2.store.outbox.getOutboxEntry(m.id))!;
   assert.equal(row.state, 'pending');
   assert.equal(row.nextMessage, 0);
   assert.equal(row.attempts, 0, 'an abort at shutdown is not counted as a failure');
@@ -535,14 +535,14 @@ test('messages that cannot be built become a failed row; unknown receivers are r
   const h = await harness([broken], { clock });
   const n = notification('hook');
   await h.service.enqueue(n, logFor(n, T0));
-  const row = (await h.store.getOutboxEntry(n.id))!;
+  const row = (await h.store.outbox.getOutboxEntry(n.id))!;
   assert.equal(row.state, 'failed');
   assert.match(row.lastError!, /template error/);
   assert.ok(!row.lastError!.includes(SECRET));
   assert.ok(h.service.getLogEntry('hook', 'g1'));
   assert.deepEqual(h.outcomes, [['hook', 'failed']]);
   await assert.rejects(h.service.enqueue(notification('nobody'), logFor(notification('nobody'), T0)), /no receiver named/);
-  assert.throws(() => new DeliveryService({ store: h.store, notifiers: [broken, broken], clock, logger: createLogger({ level: 'silent' }) }), /unique/);
+  assert.throws(() => new DeliveryService({ store: h.store.outbox, notifiers: [broken, broken], clock, logger: createLogger({ level: 'silent' }) }), /unique/);
   await h.stop();
 });
 
@@ -555,15 +555,15 @@ test('emit/updateLog for the synchronous dispatcher: the log copy changes at onc
   const entry = logFor(n, T0);
   h.service.emit(n, entry);
   assert.deepEqual(h.service.getLogEntry('hook', 'g1'), entry);
-  assert.ok(await h.store.getOutboxEntry(n.id), 'committed when emit returns (SQLite writes synchronously)');
+  assert.ok(await h.store.outbox.getOutboxEntry(n.id), 'committed when emit returns (SQLite writes synchronously)');
   await until(() => r.received.length === 1, 'delivery');
   await h.settled('hook');
 
   const quiet = { ...entry, firing: [], resolved: ['fp1'], sentAt: T0 + 5 };
   h.service.updateLog(quiet);
   assert.deepEqual(h.service.getLogEntry('hook', 'g1'), quiet);
-  assert.deepEqual(await h.store.getNotificationLog('hook', 'g1'), quiet);
-  assert.equal((await h.store.listOutbox({})).length, 1, 'no notification for a log-only update');
+  assert.deepEqual(await h.store.outbox.getNotificationLog('hook', 'g1'), quiet);
+  assert.equal((await h.store.outbox.listOutbox({})).length, 1, 'no notification for a log-only update');
 
   // the database goes away: the enqueue fails and the dedup stage sees the previous entry
   await h.store.close();

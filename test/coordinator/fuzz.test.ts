@@ -199,7 +199,7 @@ test(`fuzz: ${TOTAL_FRAMES} random and mutated frames leave the coordinator heal
     // still answering, and the good agent's events are all there, once each, in order
     const health = await getJson(`${t.coord.url}/healthz`);
     assert.equal(health.status, 200);
-    const stored = await t.coord.store.listEvents({ host: 'gpu-good', limit: 10_000 });
+    const stored = await t.coord.store.events.listEvents({ host: 'gpu-good', limit: 10_000 });
     assert.deepEqual(stored.map((e) => e.seq), Array.from({ length: GOOD_EVENTS }, (_, i) => i + 1));
     assert.equal(t.coord.fleet.view().hosts.find((h) => h.id === 'gpu-good')!.connected, true);
     assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { CloseCode } from '../../shared/protocol/constants.js';
 import { SqliteStore } from '../../coordinator/store/sqlite-store.js';
-import type { Store } from '../../coordinator/store/types.js';
+import type { EventStore, Store } from '../../coordinator/store/types.js';
 import { event, events, heartbeat, hello, snapshot } from './protocol-samples.js';
 import { AGENT_TOKEN, OTHER_AGENT_TOKEN, TestAgent, eventually, expectUpgradeRefused, getJson, startTestCoordinator, wsUrl, type TestCoordinator } from './helpers.js';
 
@@ -22,8 +22,8 @@ describe('agent hub', () => {
     assert.equal(await expectUpgradeRefused(url, { authorization: `Bearer ${AGENT_TOKEN}x` }), 401);
     assert.equal(await expectUpgradeRefused(url, { authorization: `Basic ${AGENT_TOKEN}` }), 401);
     assert.equal(await expectUpgradeRefused(url, { authorization: 'Bearer ' }), 401);
-    assert.deepEqual(await t.coord.store.listAgents(), []);
-    assert.deepEqual(await t.coord.store.listEvents({}), []);
+    assert.deepEqual(await t.coord.store.fleet.listAgents(), []);
+    assert.deepEqual(await t.coord.store.events.listEvents({}), []);
     assert.equal(t.coord.fleet.state.hosts.size, 0);
     const logs = t.logs();
     assert.match(logs, /agent upgrade refused/);
@@ -40,7 +40,7 @@ describe('agent hub', () => {
     agent.send(snapshot({ llama: 'healthy', qwen: 'healthy' }));
     agent.send(events([event(1, { to: 'unhealthy' }), event(2, { to: 'down' }), event(3, { type: 'restart_started', to: undefined })]));
     await agent.ackedUpTo(3);
-    assert.deepEqual((await t.coord.store.listEvents({ host: 'gpu-a' })).map((e) => e.seq), [1, 2, 3]);
+    assert.deepEqual((await t.coord.store.events.listEvents({ host: 'gpu-a' })).map((e) => e.seq), [1, 2, 3]);
     const llama = t.coord.fleet.view().hosts.find((h) => h.id === 'gpu-a')!.services.find((s) => s.name === 'llama')!;
     assert.equal(llama.state, 'down');
     assert.equal(llama.restarts.count, 1);
@@ -52,7 +52,7 @@ describe('agent hub', () => {
     assert.deepEqual(again.welcome.ackedSeq, { bootId: 'boot1', seq: 3 });
     again.agent.send(events([event(1), event(2), event(3), event(4, { to: 'healthy' })]));
     await again.agent.ackedUpTo(4);
-    const stored = await t.coord.store.listEvents({ host: 'gpu-a' });
+    const stored = await t.coord.store.events.listEvents({ host: 'gpu-a' });
     assert.deepEqual(stored.map((e) => e.seq), [1, 2, 3, 4], 'each event stored exactly once');
     assert.equal(stored[0]!.to, 'unhealthy', 'the first copy is the one kept');
     // a new boot starts a new sequence
@@ -103,9 +103,9 @@ describe('agent hub', () => {
       await steady.agent.ackedUpTo(seq, 's1');
       assert.equal((await getJson(`${t.coord.url}/healthz`)).status, 200);
     }
-    assert.deepEqual(await t.coord.store.listEvents({ host: 'gpu-bad' }), [], 'nothing from a bad frame stored');
-    assert.deepEqual(await t.coord.store.listEvents({ host: 'gpu-other' }), []);
-    assert.equal((await t.coord.store.listEvents({ host: 'gpu-steady' })).length, badFrames.length);
+    assert.deepEqual(await t.coord.store.events.listEvents({ host: 'gpu-bad' }), [], 'nothing from a bad frame stored');
+    assert.deepEqual(await t.coord.store.events.listEvents({ host: 'gpu-other' }), []);
+    assert.equal((await t.coord.store.events.listEvents({ host: 'gpu-steady' })).length, badFrames.length);
 
     const logs = t.logs();
     const lines = logs.split('\n').filter((l) => l.includes('closing agent connection: bad frame'));
@@ -175,15 +175,16 @@ describe('agent hub with a failing store', () => {
   test('a store failure closes with 1011 and acks nothing; the replay is then stored once', async () => {
     const real = SqliteStore.open(':memory:');
     let failNext = true;
-    const flaky: Store = Object.assign(Object.create(real) as Store, {
-      appendEvents: async (...args: Parameters<Store['appendEvents']>) => {
+    const flakyEvents: EventStore = Object.assign(Object.create(real.events) as EventStore, {
+      appendEvents: async (...args: Parameters<EventStore['appendEvents']>) => {
         if (failNext) {
           failNext = false;
           throw new Error('disk I/O error');
         }
-        return real.appendEvents(...args);
+        return real.events.appendEvents(...args);
       },
     });
+    const flaky: Store = { fleet: real.fleet, events: flakyEvents, outbox: real.outbox, silences: real.silences, prune: (before) => real.prune(before), close: () => real.close() };
     const t = await startTestCoordinator('', { store: flaky });
     try {
       const url = wsUrl(t.coord);
@@ -196,7 +197,7 @@ describe('agent hub with a failing store', () => {
       assert.equal(second.welcome.ackedSeq, null);
       second.agent.send(events([event(1, { agentId: 'gpu-f', bootId: 'f1' })]));
       await second.agent.ackedUpTo(1, 'f1');
-      assert.equal((await real.listEvents({})).length, 1);
+      assert.equal((await real.events.listEvents({})).length, 1);
       assert.match(t.logs(), /processing an agent message failed/);
       await second.agent.closeAndWait();
     } finally {

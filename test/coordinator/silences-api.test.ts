@@ -34,7 +34,7 @@ async function startApi(viewerTokens: string[] = []): Promise<Api> {
   const clock = new FakeClock(T0);
   const router = new Router({ viewerTokens: new TokenSet(viewerTokens), adminTokens: new TokenSet([ADMIN]) }, silentLogger());
   let n = 0;
-  const cache = new SilenceCache(store, clock);
+  const cache = new SilenceCache(store.silences, clock);
   await cache.load();
   const api: Api = {
     base: '',
@@ -49,7 +49,7 @@ async function startApi(viewerTokens: string[] = []): Promise<Api> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  registerSilenceRoutes(router, { store, clock, logger: silentLogger(), newId: () => `sil-${++n}`, onChange: (s) => {
+  registerSilenceRoutes(router, { store: store.silences, clock, logger: silentLogger(), newId: () => `sil-${++n}`, onChange: (s) => {
       api.changes++;
       cache.put(s);
     },
@@ -231,7 +231,7 @@ describe('silences API (open reads)', () => {
     assert.ok(!ids().includes(b), 'expired through the API: gone');
     await api.clock.advance(10 * 60_000);
     assert.ok(!ids().includes(a), 'ended by time: gone');
-    const fresh = new SilenceCache(api.store, api.clock);
+    const fresh = new SilenceCache(api.store.silences, api.clock);
     await fresh.load();
     assert.deepEqual(fresh.all().map((s) => s.id).sort(), ids());
   });

@@ -55,7 +55,7 @@ describe('llm-health silence against a coordinator', () => {
     const dir = mkdtempSync(join(tmpdir(), 'llmh-silence-cli-'));
     const store = SqliteStore.open(join(dir, 'llm-health.db'));
     const router = new Router({ viewerTokens: new TokenSet([VIEWER]), adminTokens: new TokenSet([ADMIN]) }, silentLogger());
-    registerSilenceRoutes(router, { store, clock: new SystemClock(), logger: silentLogger() });
+    registerSilenceRoutes(router, { store: store.silences, clock: new SystemClock(), logger: silentLogger() });
     const server = createHttpServer(router, new Map());
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -82,7 +82,7 @@ services:
   assert.equal(rec.code, 'ENOSPC');
   assert.match(rec.msg, /kept in memory/);
 
-  const storedSeqs = async () => (await coordinator.coord.store.listEvents({ host: 'df-agent', limit: 1000 })).filter((e) => e.bootId === agent.events[0]!.bootId).map((e) => e.seq);
+  const storedSeqs = async () => (await coordinator.coord.store.events.listEvents({ host: 'df-agent', limit: 1000 })).filter((e) => e.bootId === agent.events[0]!.bootId).map((e) => e.seq);
   const delivered = (e: LoggedEvent) => async () => (await storedSeqs()).includes(e.seq);
 
   // a crash on the full disk: restarted as always, and the events arrive

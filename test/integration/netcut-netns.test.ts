@@ -89,8 +89,8 @@ services:
 
   ip('link', 'set', HOST_IF, 'up');
   await waitFor(() => host()?.connected, 20_000, 'online again after the heal');
-  await waitFor(async () => (await coordinator.coord.store.listEvents({ host: 'ns-agent', limit: 1000 })).some((e) => e.bootId === restarted.bootId && e.seq === restarted.seq), 10_000, 'the restart event delivered');
-  const stored = await coordinator.coord.store.listEvents({ host: 'ns-agent', limit: 1000 });
+  await waitFor(async () => (await coordinator.coord.store.events.listEvents({ host: 'ns-agent', limit: 1000 })).some((e) => e.bootId === restarted.bootId && e.seq === restarted.seq), 10_000, 'the restart event delivered');
+  const stored = await coordinator.coord.store.events.listEvents({ host: 'ns-agent', limit: 1000 });
   const seqs = stored.filter((e) => e.bootId === restarted.bootId).map((e) => e.seq);
   assert.deepEqual(seqs, seqs.map((_, i) => i + 1), 'every event, in order, no gap');
   assert.deepEqual(new Set(seqs), new Set(agent.events.map((e) => e.seq)), 'exactly the events the agent emitted');

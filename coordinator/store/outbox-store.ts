@@ -1,11 +1,13 @@
-import type { Notification, NotificationLogEntry, Silence } from '../alerts/types.js';
+import type { Notification, NotificationLogEntry } from '../alerts/types.js';
 
 /**
- * Persistence of the notification path (SPEC §7): the notification log the dedup stage
- * reads, the durable outbox the delivery workers drain, the append-only delivery log, and
- * silences. Part of `Store`; only `coordinator/store/` implements it.
+ * The notification path (docs/states-and-alerts.md): the notification log the dedup stage
+ * reads, the durable outbox the delivery workers drain, and the append-only delivery log.
+ * Every state change of an outbox row is written together with its delivery log line, so
+ * the log never claims what the outbox does not show. A row no longer pending (delivered
+ * or failed) takes no more changes.
  */
-export interface DeliveryStore {
+export interface OutboxStore {
   /**
    * Writes the notification's outbox row (its receiver's built `messages`, JSON) and the
    * notification log entry in one transaction: once this resolves, a SIGKILL loses neither.
@@ -42,7 +44,7 @@ export interface DeliveryStore {
   scheduleRetry(id: string, nextAttemptAt: number, error: string, attempt: AttemptInfo): Promise<void>;
   /** A permanent failure: the row is `failed` and never retried; logs `failed`. */
   markFailed(id: string, error: string, attempt: AttemptInfo): Promise<void>;
-  /** Every message went out. */
+  /** Every message went out (before that, this changes nothing). */
   markDelivered(id: string, at: number): Promise<void>;
   getOutboxEntry(id: string): Promise<OutboxEntry | undefined>;
   /** Outbox rows without their messages, newest first (operators: what is stuck, what failed). */
@@ -50,15 +52,12 @@ export interface DeliveryStore {
   /** The latest `limit` delivery log lines matching the query, oldest first. */
   listDeliveries(query: DeliveryQuery): Promise<DeliveryLogEntry[]>;
 
-  createSilence(silence: Silence): Promise<void>;
-  getSilence(id: string): Promise<Silence | undefined>;
-  /** Silences not yet ended at `now` (active and pending), or every stored one with `includeExpired`; by start time. */
-  listSilences(query: SilenceQuery): Promise<Silence[]>;
   /**
-   * Ends a silence at `at` (a pending one also starts at `at`); one already ended stays as
-   * it is. Returns the silence as stored afterwards, undefined when there is no such id.
+   * Retention: deletes finished (delivered or failed) outbox rows last changed before
+   * `before` (epoch ms), delivery log lines written before it and notification log entries
+   * last written before it. Pending outbox rows are never pruned.
    */
-  expireSilence(id: string, at: number): Promise<Silence | undefined>;
+  prune(before: number): Promise<void>;
 }
 
 export const OUTBOX_STATES = ['pending', 'delivered', 'failed'] as const;
@@ -121,11 +120,6 @@ export interface OutboxQuery {
   state?: OutboxState;
   /** default 100, at most MAX_DELIVERY_QUERY_LIMIT */
   limit?: number;
-}
-
-export interface SilenceQuery {
-  now: number;
-  includeExpired?: boolean;
 }
 
 export const DEFAULT_DELIVERY_QUERY_LIMIT = 100;

@@ -1,0 +1,150 @@
+import type Database from 'better-sqlite3';
+import type { Event } from '../../shared/protocol/messages.js';
+import { DEFAULT_EVENT_QUERY_LIMIT, MAX_EVENT_QUERY_LIMIT, type AckState, type AppendResult, type EventQuery, type EventStore } from './event-store.js';
+import type { SqliteFleetTables } from './sqlite-fleet.js';
+import { deleteInChunks } from './sqlite-prune.js';
+import { StatementCache } from './sqlite-statements.js';
+
+type Stmt = Database.Statement;
+
+/** Rows examined per step when advancing a watermark over events that arrived out of order. */
+const ADVANCE_PAGE = 1000;
+/** Bound on one advance; whatever is left is picked up by the next batch. */
+const ADVANCE_MAX_PAGES = 1000;
+
+/**
+ * The `events` and `acks` tables (schema step 1). A batch also touches its agent's row
+ * (through the fleet tables) in the same transaction: a stored batch is proof of life.
+ */
+export class SqliteEventTables implements EventStore {
+  private readonly stmt: Record<'insertEvent' | 'getAck' | 'upsertAck' | 'nextSeqs' | 'pruneEvents' | 'pruneAcks', Stmt>;
+  /** listEvents statements by filter combination */
+  private readonly queries: StatementCache;
+  private readonly appendTx: (agentId: string, events: readonly Event[], receivedAt: number) => AppendResult;
+
+  constructor(
+    db: Database.Database,
+    private readonly fleet: Pick<SqliteFleetTables, 'touch'>,
+  ) {
+    this.stmt = {
+      insertEvent: db.prepare(
+        `INSERT OR IGNORE INTO events (agent_id, boot_id, seq, at, type, service, payload, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      getAck: db.prepare('SELECT seq FROM acks WHERE agent_id = ? AND boot_id = ?').pluck(),
+      upsertAck: db.prepare(
+        `INSERT INTO acks (agent_id, boot_id, seq, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (agent_id, boot_id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at`,
+      ),
+      nextSeqs: db.prepare('SELECT seq FROM events WHERE agent_id = ? AND boot_id = ? AND seq > ? ORDER BY seq LIMIT ?').pluck(),
+      pruneEvents: db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received_at < ? LIMIT ?)'),
+      pruneAcks: db.prepare(
+        `DELETE FROM acks WHERE updated_at < ?
+           AND NOT EXISTS (SELECT 1 FROM agents WHERE agents.id = acks.agent_id AND agents.boot_id = acks.boot_id)`,
+      ),
+    };
+    this.queries = new StatementCache(db);
+    this.appendTx = db.transaction((agentId: string, events: readonly Event[], receivedAt: number) => this.appendInTx(agentId, events, receivedAt));
+  }
+
+  async appendEvents(agentId: string, events: readonly Event[], receivedAt: number): Promise<AppendResult> {
+    if (events.length === 0) return { inserted: [], acks: [] };
+    return this.appendTx(agentId, events, receivedAt);
+  }
+
+  private appendInTx(agentId: string, events: readonly Event[], receivedAt: number): AppendResult {
+    const watermarks = new Map<string, number>();
+    const watermark = (bootId: string): number => {
+      let w = watermarks.get(bootId);
+      if (w === undefined) {
+        w = (this.stmt.getAck.get(agentId, bootId) as number | undefined) ?? 0;
+        watermarks.set(bootId, w);
+      }
+      return w;
+    };
+    const inserted: Event[] = [];
+    const original = new Map<string, number>();
+    for (const e of events) {
+      if (e.agentId !== agentId) throw new Error(`event of agent ${JSON.stringify(e.agentId)} in a batch for ${JSON.stringify(agentId)}`);
+      // At or below the watermark: processed before, even if retention has since pruned its row.
+      if (e.seq <= watermark(e.bootId)) continue;
+      const at = Date.parse(e.at);
+      const r = this.stmt.insertEvent.run(agentId, e.bootId, e.seq, Number.isNaN(at) ? receivedAt : at, e.type, e.service ?? null, JSON.stringify(e), receivedAt);
+      if (r.changes === 1) inserted.push(e);
+      // A gap event says the agent's spool dropped these (its oldest unacknowledged) events:
+      // they will never arrive, so the watermark moves past them instead of stalling forever.
+      if (e.type === 'gap' && r.changes === 1) {
+        for (const range of gapRanges(e)) {
+          const w = watermark(range.bootId);
+          if (range.toSeq > w) watermarks.set(range.bootId, range.toSeq);
+          if (!original.has(range.bootId)) original.set(range.bootId, w);
+        }
+      }
+    }
+    const acks: AckState[] = [];
+    for (const [bootId, from] of watermarks) {
+      const before = original.get(bootId) ?? from;
+      const after = this.advance(agentId, bootId, from);
+      if (after !== before) this.stmt.upsertAck.run(agentId, bootId, after, receivedAt);
+      acks.push({ bootId, seq: after });
+    }
+    this.fleet.touch(agentId, receivedAt);
+    return { inserted, acks };
+  }
+
+  /** Highest seq such that every seq from `from + 1` up to it is stored. */
+  private advance(agentId: string, bootId: string, from: number): number {
+    let acked = from;
+    for (let page = 0; page < ADVANCE_MAX_PAGES; page++) {
+      const seqs = this.stmt.nextSeqs.all(agentId, bootId, acked, ADVANCE_PAGE) as number[];
+      let i = 0;
+      while (i < seqs.length && seqs[i] === acked + 1) {
+        acked++;
+        i++;
+      }
+      if (i < seqs.length || seqs.length < ADVANCE_PAGE) break;
+    }
+    return acked;
+  }
+
+  async lastSeq(agentId: string, bootId: string): Promise<number | null> {
+    const seq = this.stmt.getAck.get(agentId, bootId) as number | undefined;
+    return seq ? seq : null;
+  }
+
+  async listEvents(query: EventQuery): Promise<Event[]> {
+    const limit = Math.min(Math.max(1, Math.floor(query.limit ?? DEFAULT_EVENT_QUERY_LIMIT)), MAX_EVENT_QUERY_LIMIT);
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.host !== undefined) (where.push('agent_id = ?'), params.push(query.host));
+    if (query.service !== undefined) (where.push('service = ?'), params.push(query.service));
+    if (query.type !== undefined) (where.push('type = ?'), params.push(query.type));
+    if (query.since !== undefined) (where.push('at >= ?'), params.push(query.since));
+    const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    // With `since`, page forward from it; without, show the latest events (what an operator
+    // opening the history wants), still oldest first.
+    const sql =
+      query.since !== undefined
+        ? `SELECT payload FROM events ${cond} ORDER BY at, id LIMIT ?`
+        : `SELECT payload FROM (SELECT payload, at, id FROM events ${cond} ORDER BY at DESC, id DESC LIMIT ?) ORDER BY at, id`;
+    return (this.queries.get(sql).pluck().all(...params, limit) as string[]).map((p) => JSON.parse(p) as Event);
+  }
+
+  async prune(before: number): Promise<number> {
+    const removed = deleteInChunks(this.stmt.pruneEvents, before);
+    // Watermarks of earlier boots silent for the whole retention period go too (one row per
+    // agent restart would otherwise pile up); the current boot's watermark always stays.
+    this.stmt.pruneAcks.run(before);
+    return removed;
+  }
+}
+
+/** The seq ranges a `gap` event declares lost: `data.lost: [{ bootId, fromSeq, toSeq }]`. */
+function gapRanges(e: Event): { bootId: string; toSeq: number }[] {
+  const lost = (e.data as { lost?: unknown } | undefined)?.lost;
+  if (!Array.isArray(lost)) return [];
+  return lost.flatMap((r: unknown) => {
+    const o = r as { bootId?: unknown; toSeq?: unknown };
+    return typeof o?.bootId === 'string' && Number.isInteger(o.toSeq) && (o.toSeq as number) > 0 ? [{ bootId: o.bootId, toSeq: o.toSeq as number }] : [];
+  });
+}

@@ -1,0 +1,54 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { SqliteStore } from '../../../coordinator/store/sqlite-store.js';
+import { T0, event } from '../protocol-samples.js';
+import { silence } from './conformance/samples.js';
+
+// What only the SQLite backend does: files, journal mode, schema versions, its errors.
+// Its behaviour as a Store is in sqlite.test.ts (the conformance suites).
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'llmh-sqlite-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function withStore(file: string, fn: (store: SqliteStore) => Promise<void>): Promise<void> {
+  const store = SqliteStore.open(file);
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+test('open creates the directory of the file; the database runs in WAL mode', async () => {
+  const file = join(tempDir(), 'sub', 'llm-health.db');
+  await withStore(file, async (store) => {
+    await store.events.appendEvents('gpu-a', [event(1)], T0);
+    assert.ok(existsSync(`${file}-wal`), 'WAL mode');
+  });
+});
+
+test('a duplicate silence id is refused by the primary key', () =>
+  withStore(join(tempDir(), 'llm-health.db'), async (store) => {
+    await store.silences.createSilence(silence('active', T0, T0 + 3_600_000));
+    await assert.rejects(store.silences.createSilence(silence('active', T0, T0 + 1)), /UNIQUE/);
+  }));
+
+test('a database written by a newer coordinator is refused, not downgraded', () => {
+  const file = join(tempDir(), 'llm-health.db');
+  const db = new Database(file);
+  db.pragma('user_version = 99');
+  db.close();
+  assert.throws(() => SqliteStore.open(file), /newer than this coordinator understands/);
+});
