@@ -120,11 +120,7 @@ export async function emulateMain(argv: string[]): Promise<number> {
     return 1;
   }
   const started = emulator;
-  started.on('listening', onListening);
-  if (started.listening) onListening();
-  else announce('starting', started, options.model);
-
-  return new Promise<number>((resolve) => {
+  const exited = new Promise<number>((resolve) => {
     const finish = (code: number) => {
       clearInterval(keepAlive);
       process.off('SIGTERM', onSignal);
@@ -139,4 +135,10 @@ export async function emulateMain(argv: string[]): Promise<number> {
       finish(1);
     });
   });
+  // Announced only now: whoever reads the line may signal at once, and a signal that came
+  // before the handlers (Node installs them lazily, in milliseconds) would kill the process.
+  started.on('listening', onListening);
+  if (started.listening) onListening();
+  else announce('starting', started, options.model);
+  return exited;
 }
