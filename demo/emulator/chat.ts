@@ -10,6 +10,8 @@ import type { GenOutcome } from './engine.js';
 export interface ChatRequest {
   model?: string;
   maxTokens?: number;
+  /** llama.cpp, vLLM and SGLang accept ignore_eos on their OpenAI routes too */
+  ignoreEos: boolean;
   stream: boolean;
   includeUsageInStream: boolean;
   promptTokens: number;
@@ -62,6 +64,7 @@ export function parseChatRequest(body: Record<string, unknown>): ChatRequest {
   return {
     model,
     maxTokens: parseMaxTokens(body['max_completion_tokens'] ?? body['max_tokens'], 'max_tokens'),
+    ignoreEos: body['ignore_eos'] === true,
     stream: body['stream'] === true,
     includeUsageInStream: typeof streamOptions === 'object' && streamOptions !== null && (streamOptions as Record<string, unknown>)['include_usage'] === true,
     promptTokens: messages.length * 4 + estimateTokens(' '.repeat(chars)) + images * TOKENS_PER_IMAGE,

@@ -22,6 +22,8 @@ const USAGE = `usage: llm-health emulate --kind KIND [--port N] [options]
   --metrics, --no-metrics  expose /metrics (default: vllm, tgi, sglang yes; llamacpp no)
   --vllm-metric-names old|new   gpu_cache_usage_perc (old) or kv_cache_usage_perc (new)
   --api-key K              require Authorization: Bearer K (openai, vllm)
+  --slots N                generation slots; more requests queue (default: llamacpp, ollama 4; tgi 128; others 256)
+  --tokens-per-second N    decode steps per second, one token for every busy slot each (default 2000)
 
 Runtime control: POST /__emulator/mode {"mode":"gen_hang"}, GET /__emulator/state.`;
 
@@ -38,6 +40,8 @@ const OPTIONS = {
   'no-metrics': { type: 'boolean' },
   'vllm-metric-names': { type: 'string' },
   'api-key': { type: 'string' },
+  slots: { type: 'string' },
+  'tokens-per-second': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -49,6 +53,14 @@ function duration(value: string | undefined, flag: string, allowForever = false)
   const ms = parseDuration(value);
   if (ms === undefined) throw new UsageError(`--${flag}: expected a duration like 500ms, 2s, 5m${allowForever ? ' or inf' : ''}, got ${JSON.stringify(value)}`);
   return ms;
+}
+
+function positive(value: string | undefined, flag: string, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  const ok = integer ? /^\d+$/.test(value) && n > 0 : /^\d+(\.\d+)?$/.test(value) && n > 0;
+  if (!ok || !Number.isFinite(n)) throw new UsageError(`--${flag}: expected a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 export function parseEmulateArgs(argv: string[]): EmulatorOptions | 'help' {
@@ -81,6 +93,8 @@ export function parseEmulateArgs(argv: string[]): EmulatorOptions | 'help' {
     metrics: values.metrics ? true : values['no-metrics'] ? false : undefined,
     vllmMetricNames: names,
     apiKey: values['api-key'],
+    slots: positive(values.slots, 'slots', true),
+    tokensPerSecond: positive(values['tokens-per-second'], 'tokens-per-second', false),
   };
 }
 

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { Engine } from './engine.js';
 import { createDispatcher } from './dispatch.js';
 import { KINDS, type KindSpec } from './kinds/index.js';
-import { DEFAULT_MODELS, isEmulatorKind, isEmulatorMode, type Emulator, type EmulatorKind, type EmulatorMode, type EmulatorOptions, type EmulatorStats } from './types.js';
+import { DEFAULT_MODELS, DEFAULT_SLOTS, DEFAULT_TOKENS_PER_SECOND, isEmulatorKind, isEmulatorMode, type Emulator, type EmulatorKind, type EmulatorMode, type EmulatorOptions, type EmulatorStats } from './types.js';
 
 export * from './types.js';
 
@@ -29,6 +29,16 @@ interface Resolved {
   metrics: boolean;
   vllmMetricNames: 'new' | 'old';
   apiKey?: string;
+  slots: number;
+  tokensPerSecond: number;
+}
+
+function positive(value: number | undefined, name: string, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new TypeError(`emulator: ${name} must be a positive ${integer ? 'integer' : 'finite number'}, got ${String(value)}`);
+  }
+  return value;
 }
 
 function nonNegative(value: number | undefined, name: string, allowInfinity = false): number | undefined {
@@ -60,6 +70,8 @@ function resolveOptions(o: EmulatorOptions): Resolved {
     metrics: NO_METRICS.has(o.kind) ? false : (o.metrics ?? o.kind !== 'llamacpp'),
     vllmMetricNames: o.vllmMetricNames ?? 'new',
     apiKey: o.apiKey,
+    slots: positive(o.slots, 'slots', true) ?? DEFAULT_SLOTS[o.kind],
+    tokensPerSecond: positive(o.tokensPerSecond, 'tokensPerSecond', false) ?? DEFAULT_TOKENS_PER_SECOND,
   };
 }
 
@@ -83,7 +95,16 @@ class EmulatorServer implements Emulator {
     this.port = o.port;
     const loading = o.loadTimeMs > 0;
     this.engine = new Engine(
-      { kind: o.kind, model: o.model, metrics: o.metrics, vllmMetricNames: o.vllmMetricNames, apiKey: o.apiKey, delayMs: o.delayMs },
+      {
+        kind: o.kind,
+        model: o.model,
+        metrics: o.metrics,
+        vllmMetricNames: o.vllmMetricNames,
+        apiKey: o.apiKey,
+        delayMs: o.delayMs,
+        slots: o.slots,
+        tokensPerSecond: o.tokensPerSecond,
+      },
       loading ? 'loading' : o.mode === 'crash' ? 'ok' : o.mode,
     );
     this.spec = KINDS[o.kind](this.engine);
@@ -168,6 +189,7 @@ class EmulatorServer implements Emulator {
   }
 
   private state(): Record<string, unknown> {
+    const g = this.engine.gauges();
     return {
       kind: this.kind,
       mode: this.engine.mode(),
@@ -177,6 +199,9 @@ class EmulatorServer implements Emulator {
       generations: this.engine.generations,
       pid: process.pid,
       port: this.port,
+      slots: this.engine.slots,
+      running: g.running,
+      waiting: g.waiting,
     };
   }
 

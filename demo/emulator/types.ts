@@ -54,6 +54,13 @@ export interface EmulatorOptions {
   vllmMetricNames?: 'new' | 'old';
   /** openai/vllm: require Authorization: Bearer KEY */
   apiKey?: string;
+  /**
+   * generation slots: requests beyond them wait in a FIFO queue (default per kind, see
+   * DEFAULT_SLOTS: llama.cpp's -np 4, vLLM's max_num_seqs 256)
+   */
+  slots?: number;
+  /** decode steps per second, each giving every busy slot one token; default 2000 */
+  tokensPerSecond?: number;
 }
 
 export interface EmulatorStats {
@@ -77,6 +84,17 @@ export interface Emulator {
   /** 'listening' fires each time the port opens (at start, and after a vLLM/TGI load) */
   on(event: 'crash' | 'listening', fn: () => void): void;
 }
+
+export const DEFAULT_SLOTS: Record<EmulatorKind, number> = {
+  llamacpp: 4,
+  vllm: 256,
+  tgi: 128,
+  ollama: 4,
+  sglang: 256,
+  openai: 256,
+};
+
+export const DEFAULT_TOKENS_PER_SECOND = 2000;
 
 export const DEFAULT_MODELS: Record<EmulatorKind, string> = {
   llamacpp: 'llama-3.2-11b-vision',

@@ -1,11 +1,12 @@
 /**
  * llama.cpp `llama-server`: answers 503 "Loading model" on every endpoint while loading,
  * `{"status":"ok"}` on /health once up, and errors as {"error":{code,message,type}}.
- * /metrics exists only when started with --metrics (501 otherwise).
+ * /metrics exists only when started with --metrics (501 otherwise); its counters of
+ * generated tokens move when a request finishes, n_decode_total with every decode step.
  */
 import type { Exchange } from '../http.js';
 import { sendJson, sendText, PROMETHEUS_CONTENT_TYPE } from '../http.js';
-import { TOTAL_SLOTS, type Engine } from '../engine.js';
+import type { Engine } from '../engine.js';
 import { estimateTokens } from '../chat.js';
 import { PromText } from '../prom.js';
 import { modelAvailable, modelList, serveChat, serveCompletion, type OpenAiFlavor } from './openai-compat.js';
@@ -49,14 +50,14 @@ export const llamacpp: KindFactory = (engine) => {
     const prompt = typeof body['prompt'] === 'string' ? body['prompt'] : JSON.stringify(body['prompt'] ?? '');
     if (!modelAvailable(engine, undefined, flavor)) return errors.modelNotFound(x, engine.model);
     const nPredict = typeof body['n_predict'] === 'number' && body['n_predict'] >= 0 ? body['n_predict'] : undefined;
-    const out = await engine.generate(x.signal, { promptTokens: estimateTokens(prompt), maxTokens: nPredict, images: 0 });
+    const out = await engine.generate(x.signal, { promptTokens: estimateTokens(prompt), maxTokens: nPredict, ignoreEos: body['ignore_eos'] === true, images: 0 });
     if (out.kind === 'aborted') return;
     if (out.kind === 'failed') return errors.genFailed(x);
     sendJson(x.res, 200, {
       index: 0,
       content: out.text,
       tokens: [],
-      id_slot: 0,
+      id_slot: out.slot,
       stop: true,
       model: engine.model,
       tokens_predicted: out.completionTokens,
@@ -84,7 +85,7 @@ export const llamacpp: KindFactory = (engine) => {
       'GET /props': (x) =>
         sendJson(x.res, 200, {
           default_generation_settings: { id: 0, id_task: -1, n_ctx: N_CTX, speculative: false, is_processing: false, params: generationSettings(-1) },
-          total_slots: TOTAL_SLOTS,
+          total_slots: engine.slots,
           model_alias: engine.model,
           model_path: `/models/${listedModel()}.gguf`,
           modalities: { vision: true, audio: false },
@@ -94,11 +95,11 @@ export const llamacpp: KindFactory = (engine) => {
           build_info: BUILD,
         }),
       'GET /slots': (x) => {
-        const busy = Math.min(TOTAL_SLOTS, engine.gauges().running);
-        sendJson(x.res, 200, Array.from({ length: TOTAL_SLOTS }, (_, id) => ({
+        const busy = Math.min(engine.slots, engine.gauges().running);
+        sendJson(x.res, 200, Array.from({ length: engine.slots }, (_, id) => ({
           id,
           id_task: id < busy ? 1000 + id : -1,
-          n_ctx: N_CTX / TOTAL_SLOTS,
+          n_ctx: N_CTX / engine.slots,
           speculative: false,
           is_processing: id < busy,
           params: generationSettings(-1),
@@ -149,12 +150,12 @@ function metrics(engine: Engine): string {
     .add('llamacpp:tokens_predicted_total', 'counter', 'Number of generation tokens processed.', c.generatedTokens)
     .add('llamacpp:tokens_predicted_seconds_total', 'counter', 'Predict process time', c.generationSeconds)
     .add('llamacpp:n_decode_total', 'counter', 'Total number of llama_decode() calls', c.decodes)
-    .add('llamacpp:n_busy_slots_per_decode', 'counter', 'Average number of busy slots per llama_decode() call', Math.min(TOTAL_SLOTS, Math.max(1, g.running)))
+    .add('llamacpp:n_busy_slots_per_decode', 'counter', 'Average number of busy slots per llama_decode() call', c.decodes ? c.busySlots / c.decodes : 0)
     .add('llamacpp:prompt_tokens_seconds', 'gauge', 'Average prompt throughput in tokens/s.', c.promptSeconds > 0 ? c.promptTokens / c.promptSeconds : 0)
     .add('llamacpp:predicted_tokens_seconds', 'gauge', 'Average generation throughput in tokens/s.', c.generationSeconds > 0 ? c.generatedTokens / c.generationSeconds : 0)
     .add('llamacpp:kv_cache_usage_ratio', 'gauge', 'KV-cache usage. 1 means 100 percent usage.', g.kvCacheUsage)
     .add('llamacpp:kv_cache_tokens', 'gauge', 'KV-cache tokens.', Math.round(g.kvCacheUsage * N_CTX))
-    .add('llamacpp:requests_processing', 'gauge', 'Number of requests processing.', Math.min(TOTAL_SLOTS, g.running))
-    .add('llamacpp:requests_deferred', 'gauge', 'Number of requests deferred.', g.waiting + Math.max(0, g.running - TOTAL_SLOTS))
+    .add('llamacpp:requests_processing', 'gauge', 'Number of requests processing.', Math.min(engine.slots, g.running))
+    .add('llamacpp:requests_deferred', 'gauge', 'Number of requests deferred.', g.waiting + Math.max(0, g.running - engine.slots))
     .toString();
 }
