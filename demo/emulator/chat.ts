@@ -72,6 +72,21 @@ export function parseChatRequest(body: Record<string, unknown>): ChatRequest {
   };
 }
 
+/** Image parts in an OpenAI-style messages array, counted without validating anything else. */
+export function countImageParts(body: Record<string, unknown>): number {
+  const messages = body['messages'];
+  if (!Array.isArray(messages)) return 0;
+  let images = 0;
+  for (const message of messages) {
+    const content = typeof message === 'object' && message !== null ? (message as Record<string, unknown>)['content'] : undefined;
+    if (!Array.isArray(content)) continue;
+    for (const part of content) {
+      if (typeof part === 'object' && part !== null && (part as Record<string, unknown>)['type'] === 'image_url') images++;
+    }
+  }
+  return images;
+}
+
 export function parseMaxTokens(value: unknown, name: string): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {

@@ -24,6 +24,7 @@ const USAGE = `usage: llm-health emulate --kind KIND [--port N] [options]
   --api-key K              require Authorization: Bearer K (openai, vllm)
   --slots N                generation slots; more requests queue (default: llamacpp, ollama 4; tgi 128; others 256)
   --tokens-per-second N    decode steps per second, one token for every busy slot each (default 2000)
+  --no-vision              llamacpp: a text-only model (images answer 500), no multimodal in /props
 
 Runtime control: POST /__emulator/mode {"mode":"gen_hang"}, GET /__emulator/state.`;
 
@@ -42,6 +43,8 @@ const OPTIONS = {
   'api-key': { type: 'string' },
   slots: { type: 'string' },
   'tokens-per-second': { type: 'string' },
+  vision: { type: 'boolean' },
+  'no-vision': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -79,6 +82,7 @@ export function parseEmulateArgs(argv: string[]): EmulatorOptions | 'help' {
     if (!/^\d+$/.test(values.port) || port > 65535) throw new UsageError(`--port: expected an integer 0..65535, got ${JSON.stringify(values.port)}`);
   }
   if (values.metrics && values['no-metrics']) throw new UsageError('--metrics and --no-metrics are mutually exclusive');
+  if (values.vision && values['no-vision']) throw new UsageError('--vision and --no-vision are mutually exclusive');
   const names = values['vllm-metric-names'];
   if (names !== undefined && names !== 'old' && names !== 'new') throw new UsageError(`--vllm-metric-names: expected old or new, got ${JSON.stringify(names)}`);
   return {
@@ -95,6 +99,7 @@ export function parseEmulateArgs(argv: string[]): EmulatorOptions | 'help' {
     apiKey: values['api-key'],
     slots: positive(values.slots, 'slots', true),
     tokensPerSecond: positive(values['tokens-per-second'], 'tokens-per-second', false),
+    vision: values.vision ? true : values['no-vision'] ? false : undefined,
   };
 }
 

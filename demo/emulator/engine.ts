@@ -22,6 +22,8 @@ export interface EngineConfig {
   slots: number;
   /** decode steps per second; each step gives every busy slot one token */
   tokensPerSecond: number;
+  /** llamacpp: whether a multimodal projector is loaded */
+  vision: boolean;
 }
 
 export interface Counters {

@@ -31,6 +31,7 @@ interface Resolved {
   apiKey?: string;
   slots: number;
   tokensPerSecond: number;
+  vision: boolean;
 }
 
 function positive(value: number | undefined, name: string, integer: boolean): number | undefined {
@@ -72,6 +73,7 @@ function resolveOptions(o: EmulatorOptions): Resolved {
     apiKey: o.apiKey,
     slots: positive(o.slots, 'slots', true) ?? DEFAULT_SLOTS[o.kind],
     tokensPerSecond: positive(o.tokensPerSecond, 'tokensPerSecond', false) ?? DEFAULT_TOKENS_PER_SECOND,
+    vision: o.vision ?? true,
   };
 }
 
@@ -104,6 +106,7 @@ class EmulatorServer implements Emulator {
         delayMs: o.delayMs,
         slots: o.slots,
         tokensPerSecond: o.tokensPerSecond,
+        vision: o.vision,
       },
       loading ? 'loading' : o.mode === 'crash' ? 'ok' : o.mode,
     );

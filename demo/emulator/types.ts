@@ -61,6 +61,8 @@ export interface EmulatorOptions {
   slots?: number;
   /** decode steps per second, each giving every busy slot one token; default 2000 */
   tokensPerSecond?: number;
+  /** llamacpp: a vision model (default true); false refuses image input like a text-only model */
+  vision?: boolean;
 }
 
 export interface EmulatorStats {

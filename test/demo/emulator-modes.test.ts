@@ -154,7 +154,7 @@ describe('modes', () => {
     assert.ok(Date.now() - started >= 250, 'generations are slower when busy');
   });
 
-  test('busy: TGI answers 429 overloaded and llama.cpp has no free slot', async () => {
+  test('busy: TGI answers 429 overloaded and llama.cpp has no free slot (only /slots says so)', async () => {
     const tgi = await start({ kind: 'tgi', mode: 'busy' });
     const res = await chat(tgi);
     assert.equal(res.status, 429);
@@ -162,7 +162,8 @@ describe('modes', () => {
     assert.equal((await get(tgi, '/health')).status, 200);
     const llama = await start({ kind: 'llamacpp', mode: 'busy' });
     assert.equal((await get(llama, '/health')).status, 200);
-    const noSlot = await get(llama, '/health?fail_on_no_slot=1');
+    assert.equal((await get(llama, '/health?fail_on_no_slot=1')).status, 200);
+    const noSlot = await get(llama, '/slots?fail_on_no_slot=1');
     assert.equal(noSlot.status, 503);
     assert.equal(((await noSlot.json()) as any).error.message, 'no slot available');
   });
