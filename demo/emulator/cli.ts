@@ -1,7 +1,7 @@
 /**
  * `llm-health emulate`: one emulated LLM server as its own process, so tests and the demo can
  * kill, restart and crash it like the real thing. Prints one JSON line when the port opens
- * (after a `starting` line when a vLLM/TGI-style load keeps the port closed), runs until
+ * (after a `starting` line when a load keeps the port closed for a while), runs until
  * SIGTERM/SIGINT (exit 0), and exits 1 when it "crashes".
  */
 import { parseArgs } from 'node:util';
@@ -25,6 +25,7 @@ const USAGE = `usage: llm-health emulate --kind KIND [--port N] [options]
   --slots N                generation slots; more requests queue (default: llamacpp, ollama 4; tgi 128; others 256)
   --tokens-per-second N    decode steps per second, one token for every busy slot each (default 2000)
   --no-vision              llamacpp: a text-only model (images answer 500), no multimodal in /props
+  --bind-delay DUR         llamacpp with --load-time: port refused this long before "Loading model" (default 100ms)
 
 Runtime control: POST /__emulator/mode {"mode":"gen_hang"}, GET /__emulator/state.`;
 
@@ -45,6 +46,7 @@ const OPTIONS = {
   'tokens-per-second': { type: 'string' },
   vision: { type: 'boolean' },
   'no-vision': { type: 'boolean' },
+  'bind-delay': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -100,6 +102,7 @@ export function parseEmulateArgs(argv: string[]): EmulatorOptions | 'help' {
     slots: positive(values.slots, 'slots', true),
     tokensPerSecond: positive(values['tokens-per-second'], 'tokens-per-second', false),
     vision: values.vision ? true : values['no-vision'] ? false : undefined,
+    bindDelayMs: duration(values['bind-delay'], 'bind-delay'),
   };
 }
 

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { Engine } from './engine.js';
 import { createDispatcher } from './dispatch.js';
 import { KINDS, type KindSpec } from './kinds/index.js';
-import { DEFAULT_MODELS, DEFAULT_SLOTS, DEFAULT_TOKENS_PER_SECOND, isEmulatorKind, isEmulatorMode, type Emulator, type EmulatorKind, type EmulatorMode, type EmulatorOptions, type EmulatorStats } from './types.js';
+import { DEFAULT_BIND_DELAY_MS, DEFAULT_MODELS, DEFAULT_SLOTS, DEFAULT_TOKENS_PER_SECOND, isEmulatorKind, isEmulatorMode, type Emulator, type EmulatorKind, type EmulatorMode, type EmulatorOptions, type EmulatorStats } from './types.js';
 
 export * from './types.js';
 
@@ -32,6 +32,7 @@ interface Resolved {
   slots: number;
   tokensPerSecond: number;
   vision: boolean;
+  bindDelayMs: number;
 }
 
 function positive(value: number | undefined, name: string, integer: boolean): number | undefined {
@@ -74,6 +75,7 @@ function resolveOptions(o: EmulatorOptions): Resolved {
     slots: positive(o.slots, 'slots', true) ?? DEFAULT_SLOTS[o.kind],
     tokensPerSecond: positive(o.tokensPerSecond, 'tokensPerSecond', false) ?? DEFAULT_TOKENS_PER_SECOND,
     vision: o.vision ?? true,
+    bindDelayMs: nonNegative(o.bindDelayMs, 'bindDelayMs') ?? DEFAULT_BIND_DELAY_MS,
   };
 }
 
@@ -88,8 +90,11 @@ class EmulatorServer implements Emulator {
   private readonly live = new Set<AbortController>();
   private loadTimer: NodeJS.Timeout | undefined;
   private crashTimer: NodeJS.Timeout | undefined;
+  private bindTimer: NodeJS.Timeout | undefined;
   private portOp: Promise<void> = Promise.resolve();
   private running = true;
+  /** false until a late-binding server (llama.cpp starting up) has bound its port */
+  private bound = true;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly o: Resolved) {
@@ -144,8 +149,17 @@ class EmulatorServer implements Emulator {
   async start(): Promise<void> {
     const { loadTimeMs, crashAfterMs, mode } = this.o;
     if (loadTimeMs > 0 && Number.isFinite(loadTimeMs)) this.loadTimer = unref(setTimeout(() => this.setMode(mode), loadTimeMs));
+    const bindsLate = loadTimeMs > 0 && this.spec.bindsLate === true;
+    if (bindsLate) this.bound = false;
     if (this.portWanted()) await this.syncPort();
     else await this.reservePort();
+    if (bindsLate) {
+      // Not unref'd: a caller waiting for 'listening' may hold nothing else on the loop.
+      this.bindTimer = setTimeout(() => {
+        this.bound = true;
+        this.syncPort().catch(() => this.crash());
+      }, Math.min(this.o.bindDelayMs, loadTimeMs));
+    }
     if (crashAfterMs !== undefined) this.crashTimer = unref(setTimeout(() => this.crash(), crashAfterMs));
     if (loadTimeMs === 0 && mode === 'crash') setImmediate(() => this.crash());
   }
@@ -182,13 +196,18 @@ class EmulatorServer implements Emulator {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.running = false;
-      clearTimeout(this.loadTimer);
-      clearTimeout(this.crashTimer);
+      this.clearTimers();
       this.abortLive();
       this.engine.stop();
       await this.syncPort();
     })();
     return this.closing;
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.loadTimer);
+    clearTimeout(this.crashTimer);
+    clearTimeout(this.bindTimer);
   }
 
   private state(): Record<string, unknown> {
@@ -216,7 +235,7 @@ class EmulatorServer implements Emulator {
   }
 
   private portWanted(): boolean {
-    return this.running && !(this.spec.closedWhileLoading && this.engine.loading());
+    return this.running && this.bound && !(this.spec.closedWhileLoading && this.engine.loading());
   }
 
   /** Port changes run one at a time, so a quick loading → ok → loading sequence stays ordered. */
@@ -242,8 +261,8 @@ class EmulatorServer implements Emulator {
   }
 
   /**
-   * vLLM starting on an ephemeral port: pick the port now (so callers know where it will
-   * be) but refuse connections on it until the model is loaded.
+   * vLLM or llama.cpp starting on an ephemeral port: pick the port now (so callers know
+   * where it will be) but refuse connections on it until the server binds.
    */
   private async reservePort(): Promise<void> {
     if (this.port !== 0) return;

@@ -63,6 +63,8 @@ export interface EmulatorOptions {
   tokensPerSecond?: number;
   /** llamacpp: a vision model (default true); false refuses image input like a text-only model */
   vision?: boolean;
+  /** llamacpp with a load time: how long the port refuses connections before "Loading model"; default 100 */
+  bindDelayMs?: number;
 }
 
 export interface EmulatorStats {
@@ -97,6 +99,7 @@ export const DEFAULT_SLOTS: Record<EmulatorKind, number> = {
 };
 
 export const DEFAULT_TOKENS_PER_SECOND = 2000;
+export const DEFAULT_BIND_DELAY_MS = 100;
 
 export const DEFAULT_MODELS: Record<EmulatorKind, string> = {
   llamacpp: 'llama-3.2-11b-vision',

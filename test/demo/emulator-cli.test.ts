@@ -1,6 +1,7 @@
 /**
  * `llm-health emulate` as a real child process: the JSON announcement, exit 1 on a crash
- * (asked for or timed), exit 0 on SIGTERM, exit 2 on bad flags, and vLLM's closed port.
+ * (asked for or timed), exit 0 on SIGTERM, exit 2 on bad flags, and the ports that vLLM
+ * and a starting llama.cpp keep closed.
  */
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -58,6 +59,11 @@ function emulate(...args: string[]): Spawned {
     exit,
     stderr: () => err,
   };
+}
+
+/** Resolves with the exit code, or 'running' if the process is still there after `ms`. */
+function exitWithin(emu: Spawned, ms: number): Promise<number | null | 'running'> {
+  return Promise.race([emu.exit, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), ms))]);
 }
 
 async function refused(url: string): Promise<boolean> {
@@ -123,5 +129,45 @@ describe('llm-health emulate', () => {
     const badDuration = emulate('--kind', 'vllm', '--load-time', 'soon');
     assert.equal(await badDuration.exit, 2);
     assert.match(badDuration.stderr(), /--load-time/);
+  });
+
+  test('--slots, --tokens-per-second and --no-vision reach the server; bad values are usage errors', async () => {
+    const emu = emulate('--kind', 'llamacpp', '--port', '0', '--slots', '2', '--tokens-per-second', '500', '--no-vision');
+    const { url } = await emu.next();
+    const props = (await (await fetch(`${url}/props`)).json()) as { total_slots: number; modalities: Record<string, boolean> };
+    assert.equal(props.total_slots, 2);
+    assert.deepEqual(props.modalities, { vision: false, video: false, audio: false });
+    emu.child.kill('SIGTERM');
+    assert.equal(await exitWithin(emu, 3000), 0);
+    for (const bad of [['--slots', '0'], ['--slots', 'many'], ['--tokens-per-second', '-5'], ['--vision', '--no-vision'], ['--bind-delay', 'soon']]) {
+      const run = emulate('--kind', 'llamacpp', ...bad);
+      assert.equal(await exitWithin(run, 5000), 2, bad.join(' '));
+    }
+  });
+});
+
+describe('llm-health emulate --kind llamacpp starting up', () => {
+  // Real b10472 polled every 5 ms from process start: refused until 13-20 ms, then 503
+  // "Loading model" until the model was loaded (0.3-1.1 s on this machine), then 200.
+  test('with --load-time: refused first, then 503 "Loading model", then 200', async () => {
+    const emu = emulate('--kind', 'llamacpp', '--port', '0', '--load-time', '700ms', '--bind-delay', '200ms');
+    const starting = await emu.next();
+    assert.equal(starting.event, 'starting');
+    assert.ok(await refused(`${starting.url}/health`));
+    const listening = await emu.next();
+    assert.equal(listening.event, 'listening');
+    assert.equal(listening.port, starting.port);
+    const loading = await fetch(`${listening.url}/health`);
+    assert.equal(loading.status, 503);
+    assert.equal(await loading.text(), '{"error":{"message":"Loading model","type":"unavailable_error","code":503}}');
+    const deadline = Date.now() + 3000;
+    let status = 503;
+    while (status === 503 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      status = (await fetch(`${listening.url}/health`)).status;
+    }
+    assert.equal(status, 200);
+    emu.child.kill('SIGTERM');
+    assert.equal(await exitWithin(emu, 3000), 0);
   });
 });

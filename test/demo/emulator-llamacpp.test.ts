@@ -3,7 +3,7 @@
  * --metrics) was seen to do: slots and a deferred queue, a decode loop whose n_decode_total
  * moves while tokens_predicted_total waits for the end of each request, long generations
  * with ignore_eos, cancellation, the text-only refusal of images, the metric names and
- * types, nlohmann/json's parse errors, and /props and /slots.
+ * types, nlohmann/json's parse errors, /props and /slots, and the startup timeline.
  */
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -360,5 +360,37 @@ describe('llama.cpp /props and /slots', () => {
     const busy = await until('one busy slot', async () => ((await (await get(emu, '/slots')).json()) as any[]).filter((s) => s.is_processing), (list) => list.length === 1);
     assert.equal(busy[0].n_prompt_tokens, busy[0].n_prompt_tokens_processed);
     gen.ac.abort();
+  });
+});
+
+describe('llama.cpp startup', () => {
+  test('with a load time: refused until it binds, then 503 "Loading model" on every endpoint, then ok', async () => {
+    const began = Date.now();
+    const emu = await start({ loadTimeMs: 500, bindDelayMs: 150 });
+    assert.equal(emu.listening, false);
+    const bound = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('never bound')), 3000);
+      emu.on('listening', () => {
+        clearTimeout(timer);
+        resolve(Date.now());
+      });
+    });
+    await assert.rejects(get(emu, '/health'), (err: Error & { cause?: { code?: string } }) => err.cause?.code === 'ECONNREFUSED');
+    const boundAt = await bound;
+    assert.ok(boundAt - began >= 140, `bound after ${boundAt - began} ms`);
+    for (const path of ['/health', '/props', '/v1/models', '/slots', '/metrics']) {
+      const res = await get(emu, path);
+      assert.equal(res.status, 503, path);
+      // b10472 lists this body's fields in another order than its other errors
+      assert.equal(await res.text(), '{"error":{"message":"Loading model","type":"unavailable_error","code":503}}', path);
+    }
+    await until('loaded', async () => (await get(emu, '/health')).status, (status) => status === 200);
+    assert.ok(Date.now() - began >= 450);
+  });
+
+  test('without a load time it listens at once', async () => {
+    const emu = await start();
+    assert.equal(emu.listening, true);
+    assert.equal((await get(emu, '/health')).status, 200);
   });
 });

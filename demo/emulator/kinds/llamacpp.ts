@@ -115,6 +115,7 @@ export const llamacpp: KindFactory = (engine) => {
   return {
     kind: 'llamacpp',
     closedWhileLoading: false,
+    bindsLate: true,
     errors,
     routes: {
       'GET /health': health,
