@@ -2,7 +2,9 @@
  * `llm-health emulate`: one emulated LLM server as its own process, so tests and the demo can
  * kill, restart and crash it like the real thing. Prints one JSON line when the port opens
  * (after a `starting` line when a load keeps the port closed for a while), runs until
- * SIGTERM/SIGINT (exit 0), and exits 1 when it "crashes".
+ * SIGTERM/SIGINT (exit 0), and exits 1 when it "crashes". Like llama-server, an emulated
+ * llama.cpp with generations in progress closes its port on the signal but exits only once
+ * their clients have gone; a second signal ends it at once (exit 1).
  */
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../../shared/duration.js';
@@ -143,15 +145,24 @@ export async function emulateMain(argv: string[]): Promise<number> {
   }
   const started = emulator;
   const exited = new Promise<number>((resolve) => {
+    let signals = 0;
+    let finished = false;
     const finish = (code: number) => {
+      if (finished) return;
+      finished = true;
       clearInterval(keepAlive);
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       resolve(code);
     };
-    const onSignal = () => void started.close().then(() => finish(0));
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    const onSignal = () => {
+      if (++signals === 1) return void started.terminate().then(() => finish(0));
+      // llama-server: "Received second interrupt, terminating immediately." and exit(1)
+      process.stderr.write('llm-health emulate: second signal, terminating immediately\n');
+      void started.close().then(() => finish(1));
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
     started.on('crash', () => {
       process.stderr.write(`llm-health emulate: emulated ${options.kind} server crashed (exit 1)\n`);
       finish(1);

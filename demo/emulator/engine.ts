@@ -218,6 +218,20 @@ export class Engine {
     return !signal.aborted;
   }
 
+  /**
+   * Decoding stops for good while requests keep their slots: llama.cpp on SIGTERM ends its
+   * task loop but its HTTP threads wait on until their clients go.
+   */
+  halt(): void {
+    this.halted = true;
+    this.stopTimers();
+  }
+
+  /** Resolves once no request holds a slot or waits for one. */
+  whenIdle(): Promise<void> {
+    return this.scheduler.whenEmpty();
+  }
+
   /** For good: stops the busy ticker and the decode loop, and wakes requests waiting for a load. */
   stop(): void {
     this.halted = true;

@@ -14,6 +14,9 @@ import { DEFAULT_BIND_DELAY_MS, DEFAULT_MODELS, DEFAULT_SLOTS, DEFAULT_TOKENS_PE
 
 export * from './types.js';
 
+/** Modes that hold no real decode: SIGTERM closes them at once, whatever the kind. */
+const HUNG: ReadonlySet<EmulatorMode> = new Set(['hang', 'gen_hang', 'stall']);
+
 /** Kinds whose upstream has no Prometheus endpoint at all. */
 const NO_METRICS: ReadonlySet<EmulatorKind> = new Set(['ollama', 'openai']);
 
@@ -96,6 +99,7 @@ class EmulatorServer implements Emulator {
   /** false until a late-binding server (llama.cpp starting up) has bound its port */
   private bound = true;
   private closing: Promise<void> | undefined;
+  private terminating: Promise<void> | undefined;
 
   constructor(private readonly o: Resolved) {
     this.kind = o.kind;
@@ -200,8 +204,30 @@ class EmulatorServer implements Emulator {
       this.abortLive();
       this.engine.stop();
       await this.syncPort();
+      // connections a lingering shutdown left open
+      this.server.closeAllConnections();
     })();
     return this.closing;
+  }
+
+  terminate(): Promise<void> {
+    const lingers = this.spec.lingersOnTerminate && this.running && !HUNG.has(this.engine.mode()) && this.engine.inFlight() > 0;
+    if (!lingers) return this.terminating ?? this.close();
+    this.terminating ??= (async () => {
+      // llama.cpp's signal handler ends the task loop (decoding stops) and the HTTP server
+      // stops listening, but each handler thread waits on until its client disconnects.
+      this.running = false;
+      this.clearTimers();
+      this.engine.halt();
+      await this.portOp;
+      if (this.server.listening) {
+        this.server.close();
+        this.server.closeIdleConnections();
+      }
+      await this.engine.whenIdle();
+      await this.close();
+    })();
+    return this.terminating;
   }
 
   private clearTimers(): void {

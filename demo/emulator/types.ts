@@ -84,7 +84,14 @@ export interface Emulator {
   /** for 'loading', delayMs is how long the load takes (absent: until the next setMode) */
   setMode(mode: EmulatorMode, opts?: { delayMs?: number }): void;
   stats(): EmulatorStats;
+  /** stops at once: the port closes and every request in progress is cut off */
   close(): Promise<void>;
+  /**
+   * What SIGTERM does to the real server. llama.cpp closes its port at once and stops
+   * decoding, but lingers until every client with a generation in progress (or queued) has
+   * gone; hung modes and the other kinds simply close. Resolves once fully closed.
+   */
+  terminate(): Promise<void>;
   /** 'listening' fires each time the port opens (at start, and after a vLLM/TGI load) */
   on(event: 'crash' | 'listening', fn: () => void): void;
 }

@@ -116,6 +116,7 @@ export const llamacpp: KindFactory = (engine) => {
     kind: 'llamacpp',
     closedWhileLoading: false,
     bindsLate: true,
+    lingersOnTerminate: true,
     errors,
     routes: {
       'GET /health': health,

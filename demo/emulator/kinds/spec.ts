@@ -24,6 +24,8 @@ export interface KindSpec {
   readonly closedWhileLoading: boolean;
   /** llama.cpp initialises its backends before it binds: with a load time, refused for a moment first */
   readonly bindsLate?: boolean;
+  /** llama.cpp on SIGTERM: port closed, decoding stopped, process alive until its clients go */
+  readonly lingersOnTerminate?: boolean;
   readonly routes: Routes;
   readonly errors: ErrorReplies;
   notFound(x: Exchange, methodNotAllowed: boolean): void;
