@@ -10,6 +10,8 @@ import type { GenOutcome } from './engine.js';
 export interface ChatRequest {
   model?: string;
   maxTokens?: number;
+  /** llama.cpp, vLLM and SGLang accept ignore_eos on their OpenAI routes too */
+  ignoreEos: boolean;
   stream: boolean;
   includeUsageInStream: boolean;
   promptTokens: number;
@@ -62,11 +64,27 @@ export function parseChatRequest(body: Record<string, unknown>): ChatRequest {
   return {
     model,
     maxTokens: parseMaxTokens(body['max_completion_tokens'] ?? body['max_tokens'], 'max_tokens'),
+    ignoreEos: body['ignore_eos'] === true,
     stream: body['stream'] === true,
     includeUsageInStream: typeof streamOptions === 'object' && streamOptions !== null && (streamOptions as Record<string, unknown>)['include_usage'] === true,
     promptTokens: messages.length * 4 + estimateTokens(' '.repeat(chars)) + images * TOKENS_PER_IMAGE,
     images,
   };
+}
+
+/** Image parts in an OpenAI-style messages array, counted without validating anything else. */
+export function countImageParts(body: Record<string, unknown>): number {
+  const messages = body['messages'];
+  if (!Array.isArray(messages)) return 0;
+  let images = 0;
+  for (const message of messages) {
+    const content = typeof message === 'object' && message !== null ? (message as Record<string, unknown>)['content'] : undefined;
+    if (!Array.isArray(content)) continue;
+    for (const part of content) {
+      if (typeof part === 'object' && part !== null && (part as Record<string, unknown>)['type'] === 'image_url') images++;
+    }
+  }
+  return images;
 }
 
 export function parseMaxTokens(value: unknown, name: string): number | undefined {

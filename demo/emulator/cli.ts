@@ -1,8 +1,10 @@
 /**
  * `llm-health emulate`: one emulated LLM server as its own process, so tests and the demo can
  * kill, restart and crash it like the real thing. Prints one JSON line when the port opens
- * (after a `starting` line when a vLLM/TGI-style load keeps the port closed), runs until
- * SIGTERM/SIGINT (exit 0), and exits 1 when it "crashes".
+ * (after a `starting` line when a load keeps the port closed for a while), runs until
+ * SIGTERM/SIGINT (exit 0), and exits 1 when it "crashes". Like llama-server, an emulated
+ * llama.cpp with generations in progress closes its port on the signal but exits only once
+ * their clients have gone; a second signal ends it at once (exit 1).
  */
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../../shared/duration.js';
@@ -22,6 +24,10 @@ const USAGE = `usage: llm-health emulate --kind KIND [--port N] [options]
   --metrics, --no-metrics  expose /metrics (default: vllm, tgi, sglang yes; llamacpp no)
   --vllm-metric-names old|new   gpu_cache_usage_perc (old) or kv_cache_usage_perc (new)
   --api-key K              require Authorization: Bearer K (openai, vllm)
+  --slots N                generation slots; more requests queue (default: llamacpp, ollama 4; tgi 128; others 256)
+  --tokens-per-second N    decode steps per second, one token for every busy slot each (default 2000)
+  --no-vision              llamacpp: a text-only model (images answer 500), no multimodal in /props
+  --bind-delay DUR         llamacpp with --load-time: port refused this long before "Loading model" (default 100ms)
 
 Runtime control: POST /__emulator/mode {"mode":"gen_hang"}, GET /__emulator/state.`;
 
@@ -38,6 +44,11 @@ const OPTIONS = {
   'no-metrics': { type: 'boolean' },
   'vllm-metric-names': { type: 'string' },
   'api-key': { type: 'string' },
+  slots: { type: 'string' },
+  'tokens-per-second': { type: 'string' },
+  vision: { type: 'boolean' },
+  'no-vision': { type: 'boolean' },
+  'bind-delay': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -49,6 +60,14 @@ function duration(value: string | undefined, flag: string, allowForever = false)
   const ms = parseDuration(value);
   if (ms === undefined) throw new UsageError(`--${flag}: expected a duration like 500ms, 2s, 5m${allowForever ? ' or inf' : ''}, got ${JSON.stringify(value)}`);
   return ms;
+}
+
+function positive(value: string | undefined, flag: string, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  const ok = integer ? /^\d+$/.test(value) && n > 0 : /^\d+(\.\d+)?$/.test(value) && n > 0;
+  if (!ok || !Number.isFinite(n)) throw new UsageError(`--${flag}: expected a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 export function parseEmulateArgs(argv: string[]): EmulatorOptions | 'help' {
@@ -67,6 +86,7 @@ export function parseEmulateArgs(argv: string[]): EmulatorOptions | 'help' {
     if (!/^\d+$/.test(values.port) || port > 65535) throw new UsageError(`--port: expected an integer 0..65535, got ${JSON.stringify(values.port)}`);
   }
   if (values.metrics && values['no-metrics']) throw new UsageError('--metrics and --no-metrics are mutually exclusive');
+  if (values.vision && values['no-vision']) throw new UsageError('--vision and --no-vision are mutually exclusive');
   const names = values['vllm-metric-names'];
   if (names !== undefined && names !== 'old' && names !== 'new') throw new UsageError(`--vllm-metric-names: expected old or new, got ${JSON.stringify(names)}`);
   return {
@@ -81,6 +101,10 @@ export function parseEmulateArgs(argv: string[]): EmulatorOptions | 'help' {
     metrics: values.metrics ? true : values['no-metrics'] ? false : undefined,
     vllmMetricNames: names,
     apiKey: values['api-key'],
+    slots: positive(values.slots, 'slots', true),
+    tokensPerSecond: positive(values['tokens-per-second'], 'tokens-per-second', false),
+    vision: values.vision ? true : values['no-vision'] ? false : undefined,
+    bindDelayMs: duration(values['bind-delay'], 'bind-delay'),
   };
 }
 
@@ -120,23 +144,34 @@ export async function emulateMain(argv: string[]): Promise<number> {
     return 1;
   }
   const started = emulator;
-  started.on('listening', onListening);
-  if (started.listening) onListening();
-  else announce('starting', started, options.model);
-
-  return new Promise<number>((resolve) => {
+  const exited = new Promise<number>((resolve) => {
+    let signals = 0;
+    let finished = false;
     const finish = (code: number) => {
+      if (finished) return;
+      finished = true;
       clearInterval(keepAlive);
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       resolve(code);
     };
-    const onSignal = () => void started.close().then(() => finish(0));
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    const onSignal = () => {
+      if (++signals === 1) return void started.terminate().then(() => finish(0));
+      // llama-server: "Received second interrupt, terminating immediately." and exit(1)
+      process.stderr.write('llm-health emulate: second signal, terminating immediately\n');
+      void started.close().then(() => finish(1));
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
     started.on('crash', () => {
       process.stderr.write(`llm-health emulate: emulated ${options.kind} server crashed (exit 1)\n`);
       finish(1);
     });
   });
+  // Announced only now: whoever reads the line may signal at once, and a signal that came
+  // before the handlers (Node installs them lazily, in milliseconds) would kill the process.
+  started.on('listening', onListening);
+  if (started.listening) onListening();
+  else announce('starting', started, options.model);
+  return exited;
 }

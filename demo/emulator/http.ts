@@ -7,10 +7,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
  * The request could not be understood. `syntax` marks a body that is not JSON at all, which
- * some servers (TGI's axum) answer differently from a well-formed body of the wrong shape.
+ * some servers answer differently from a well-formed body of the wrong shape (TGI's axum
+ * with plain text, llama.cpp with its JSON library's message, from the `raw` body).
  */
 export class BadRequest extends Error {
-  constructor(message: string, readonly syntax = false) {
+  constructor(message: string, readonly syntax = false, readonly raw?: Buffer) {
     super(message);
     this.name = 'BadRequest';
   }
@@ -47,13 +48,14 @@ export class Exchange {
 
   /** The body as a JSON object; anything else is a BadRequest, as with the real servers. */
   async json(): Promise<Record<string, unknown>> {
-    const raw = (await this.body()).toString('utf8');
-    if (!raw.trim()) throw new BadRequest('Request body is empty: expected a JSON object', true);
+    const bytes = await this.body();
+    const raw = bytes.toString('utf8');
+    if (!raw.trim()) throw new BadRequest('Request body is empty: expected a JSON object', true, bytes);
     let value: unknown;
     try {
       value = JSON.parse(raw);
     } catch (err) {
-      throw new BadRequest(`Invalid JSON in request body: ${(err as Error).message}`, true);
+      throw new BadRequest(`Invalid JSON in request body: ${(err as Error).message}`, true, bytes);
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new BadRequest('Request body must be a JSON object');

@@ -10,9 +10,12 @@ import type { AddressInfo } from 'node:net';
 import { Engine } from './engine.js';
 import { createDispatcher } from './dispatch.js';
 import { KINDS, type KindSpec } from './kinds/index.js';
-import { DEFAULT_MODELS, isEmulatorKind, isEmulatorMode, type Emulator, type EmulatorKind, type EmulatorMode, type EmulatorOptions, type EmulatorStats } from './types.js';
+import { DEFAULT_BIND_DELAY_MS, DEFAULT_MODELS, DEFAULT_SLOTS, DEFAULT_TOKENS_PER_SECOND, isEmulatorKind, isEmulatorMode, type Emulator, type EmulatorKind, type EmulatorMode, type EmulatorOptions, type EmulatorStats } from './types.js';
 
 export * from './types.js';
+
+/** Modes that hold no real decode: SIGTERM closes them at once, whatever the kind. */
+const HUNG: ReadonlySet<EmulatorMode> = new Set(['hang', 'gen_hang', 'stall']);
 
 /** Kinds whose upstream has no Prometheus endpoint at all. */
 const NO_METRICS: ReadonlySet<EmulatorKind> = new Set(['ollama', 'openai']);
@@ -29,6 +32,18 @@ interface Resolved {
   metrics: boolean;
   vllmMetricNames: 'new' | 'old';
   apiKey?: string;
+  slots: number;
+  tokensPerSecond: number;
+  vision: boolean;
+  bindDelayMs: number;
+}
+
+function positive(value: number | undefined, name: string, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new TypeError(`emulator: ${name} must be a positive ${integer ? 'integer' : 'finite number'}, got ${String(value)}`);
+  }
+  return value;
 }
 
 function nonNegative(value: number | undefined, name: string, allowInfinity = false): number | undefined {
@@ -60,6 +75,10 @@ function resolveOptions(o: EmulatorOptions): Resolved {
     metrics: NO_METRICS.has(o.kind) ? false : (o.metrics ?? o.kind !== 'llamacpp'),
     vllmMetricNames: o.vllmMetricNames ?? 'new',
     apiKey: o.apiKey,
+    slots: positive(o.slots, 'slots', true) ?? DEFAULT_SLOTS[o.kind],
+    tokensPerSecond: positive(o.tokensPerSecond, 'tokensPerSecond', false) ?? DEFAULT_TOKENS_PER_SECOND,
+    vision: o.vision ?? true,
+    bindDelayMs: nonNegative(o.bindDelayMs, 'bindDelayMs') ?? DEFAULT_BIND_DELAY_MS,
   };
 }
 
@@ -74,16 +93,30 @@ class EmulatorServer implements Emulator {
   private readonly live = new Set<AbortController>();
   private loadTimer: NodeJS.Timeout | undefined;
   private crashTimer: NodeJS.Timeout | undefined;
+  private bindTimer: NodeJS.Timeout | undefined;
   private portOp: Promise<void> = Promise.resolve();
   private running = true;
+  /** false until a late-binding server (llama.cpp starting up) has bound its port */
+  private bound = true;
   private closing: Promise<void> | undefined;
+  private terminating: Promise<void> | undefined;
 
   constructor(private readonly o: Resolved) {
     this.kind = o.kind;
     this.port = o.port;
     const loading = o.loadTimeMs > 0;
     this.engine = new Engine(
-      { kind: o.kind, model: o.model, metrics: o.metrics, vllmMetricNames: o.vllmMetricNames, apiKey: o.apiKey, delayMs: o.delayMs },
+      {
+        kind: o.kind,
+        model: o.model,
+        metrics: o.metrics,
+        vllmMetricNames: o.vllmMetricNames,
+        apiKey: o.apiKey,
+        delayMs: o.delayMs,
+        slots: o.slots,
+        tokensPerSecond: o.tokensPerSecond,
+        vision: o.vision,
+      },
       loading ? 'loading' : o.mode === 'crash' ? 'ok' : o.mode,
     );
     this.spec = KINDS[o.kind](this.engine);
@@ -120,8 +153,17 @@ class EmulatorServer implements Emulator {
   async start(): Promise<void> {
     const { loadTimeMs, crashAfterMs, mode } = this.o;
     if (loadTimeMs > 0 && Number.isFinite(loadTimeMs)) this.loadTimer = unref(setTimeout(() => this.setMode(mode), loadTimeMs));
+    const bindsLate = loadTimeMs > 0 && this.spec.bindsLate === true;
+    if (bindsLate) this.bound = false;
     if (this.portWanted()) await this.syncPort();
     else await this.reservePort();
+    if (bindsLate) {
+      // Not unref'd: a caller waiting for 'listening' may hold nothing else on the loop.
+      this.bindTimer = setTimeout(() => {
+        this.bound = true;
+        this.syncPort().catch(() => this.crash());
+      }, Math.min(this.o.bindDelayMs, loadTimeMs));
+    }
     if (crashAfterMs !== undefined) this.crashTimer = unref(setTimeout(() => this.crash(), crashAfterMs));
     if (loadTimeMs === 0 && mode === 'crash') setImmediate(() => this.crash());
   }
@@ -158,16 +200,44 @@ class EmulatorServer implements Emulator {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.running = false;
-      clearTimeout(this.loadTimer);
-      clearTimeout(this.crashTimer);
+      this.clearTimers();
       this.abortLive();
       this.engine.stop();
       await this.syncPort();
+      // connections a lingering shutdown left open
+      this.server.closeAllConnections();
     })();
     return this.closing;
   }
 
+  terminate(): Promise<void> {
+    const lingers = this.spec.lingersOnTerminate && this.running && !HUNG.has(this.engine.mode()) && this.engine.inFlight() > 0;
+    if (!lingers) return this.terminating ?? this.close();
+    this.terminating ??= (async () => {
+      // llama.cpp's signal handler ends the task loop (decoding stops) and the HTTP server
+      // stops listening, but each handler thread waits on until its client disconnects.
+      this.running = false;
+      this.clearTimers();
+      this.engine.halt();
+      await this.portOp;
+      if (this.server.listening) {
+        this.server.close();
+        this.server.closeIdleConnections();
+      }
+      await this.engine.whenIdle();
+      await this.close();
+    })();
+    return this.terminating;
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.loadTimer);
+    clearTimeout(this.crashTimer);
+    clearTimeout(this.bindTimer);
+  }
+
   private state(): Record<string, unknown> {
+    const g = this.engine.gauges();
     return {
       kind: this.kind,
       mode: this.engine.mode(),
@@ -177,6 +247,9 @@ class EmulatorServer implements Emulator {
       generations: this.engine.generations,
       pid: process.pid,
       port: this.port,
+      slots: this.engine.slots,
+      running: g.running,
+      waiting: g.waiting,
     };
   }
 
@@ -188,7 +261,7 @@ class EmulatorServer implements Emulator {
   }
 
   private portWanted(): boolean {
-    return this.running && !(this.spec.closedWhileLoading && this.engine.loading());
+    return this.running && this.bound && !(this.spec.closedWhileLoading && this.engine.loading());
   }
 
   /** Port changes run one at a time, so a quick loading → ok → loading sequence stays ordered. */
@@ -214,8 +287,8 @@ class EmulatorServer implements Emulator {
   }
 
   /**
-   * vLLM starting on an ephemeral port: pick the port now (so callers know where it will
-   * be) but refuse connections on it until the model is loaded.
+   * vLLM or llama.cpp starting on an ephemeral port: pick the port now (so callers know
+   * where it will be) but refuse connections on it until the server binds.
    */
   private async reservePort(): Promise<void> {
     if (this.port !== 0) return;

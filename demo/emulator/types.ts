@@ -54,6 +54,17 @@ export interface EmulatorOptions {
   vllmMetricNames?: 'new' | 'old';
   /** openai/vllm: require Authorization: Bearer KEY */
   apiKey?: string;
+  /**
+   * generation slots: requests beyond them wait in a FIFO queue (default per kind, see
+   * DEFAULT_SLOTS: llama.cpp's -np 4, vLLM's max_num_seqs 256)
+   */
+  slots?: number;
+  /** decode steps per second, each giving every busy slot one token; default 2000 */
+  tokensPerSecond?: number;
+  /** llamacpp: a vision model (default true); false refuses image input like a text-only model */
+  vision?: boolean;
+  /** llamacpp with a load time: how long the port refuses connections before "Loading model"; default 100 */
+  bindDelayMs?: number;
 }
 
 export interface EmulatorStats {
@@ -73,10 +84,29 @@ export interface Emulator {
   /** for 'loading', delayMs is how long the load takes (absent: until the next setMode) */
   setMode(mode: EmulatorMode, opts?: { delayMs?: number }): void;
   stats(): EmulatorStats;
+  /** stops at once: the port closes and every request in progress is cut off */
   close(): Promise<void>;
+  /**
+   * What SIGTERM does to the real server. llama.cpp closes its port at once and stops
+   * decoding, but lingers until every client with a generation in progress (or queued) has
+   * gone; hung modes and the other kinds simply close. Resolves once fully closed.
+   */
+  terminate(): Promise<void>;
   /** 'listening' fires each time the port opens (at start, and after a vLLM/TGI load) */
   on(event: 'crash' | 'listening', fn: () => void): void;
 }
+
+export const DEFAULT_SLOTS: Record<EmulatorKind, number> = {
+  llamacpp: 4,
+  vllm: 256,
+  tgi: 128,
+  ollama: 4,
+  sglang: 256,
+  openai: 256,
+};
+
+export const DEFAULT_TOKENS_PER_SECOND = 2000;
+export const DEFAULT_BIND_DELAY_MS = 100;
 
 export const DEFAULT_MODELS: Record<EmulatorKind, string> = {
   llamacpp: 'llama-3.2-11b-vision',

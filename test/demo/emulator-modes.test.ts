@@ -55,22 +55,36 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
   }
 }
 
+/** The next time the port opens (or now, if it already has), within `timeoutMs`. */
+function opened(emu: Emulator, timeoutMs = 3000): Promise<void> {
+  if (emu.listening) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the port did not open within ${timeoutMs} ms`)), timeoutMs);
+    emu.on('listening', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 async function metrics(emu: Emulator): Promise<string> {
   return (await get(emu, '/metrics')).text();
 }
 
 describe('loading', () => {
-  test('llama.cpp answers 503 "Loading model" on every endpoint, then 200', async () => {
-    const emu = await start({ kind: 'llamacpp', loadTimeMs: 250 });
+  test('llama.cpp refuses for a moment, then answers 503 "Loading model" on every endpoint, then 200', async () => {
+    const emu = await start({ kind: 'llamacpp', loadTimeMs: 600, bindDelayMs: 200 });
+    const bound = opened(emu);
     assert.equal(emu.mode(), 'loading');
+    assert.equal(await failure(get(emu, '/health')), 'ECONNREFUSED');
+    await bound;
     for (const path of ['/health', '/v1/models', '/props']) {
       const res = await get(emu, path);
       assert.equal(res.status, 503, path);
       assert.deepEqual(await res.json(), { error: { code: 503, message: 'Loading model', type: 'unavailable_error' } });
     }
     assert.equal((await chat(emu)).status, 503);
-    await delay(300);
-    assert.equal((await get(emu, '/health')).status, 200);
+    assert.ok(await waitFor(async () => (await get(emu, '/health')).status === 200, 2000), 'loaded');
     assert.equal(emu.mode(), 'ok');
   });
 
@@ -78,9 +92,9 @@ describe('loading', () => {
     const emu = await start({ kind: 'vllm', loadTimeMs: 250 });
     assert.notEqual(emu.port, 0);
     assert.equal(emu.listening, false);
-    const opened = new Promise<void>((resolve) => emu.on('listening', resolve));
+    const ready = opened(emu);
     assert.equal(await failure(get(emu, '/health')), 'ECONNREFUSED');
-    await opened;
+    await ready;
     assert.equal((await get(emu, '/health')).status, 200);
     emu.setMode('loading');
     await delay(50);
@@ -154,7 +168,7 @@ describe('modes', () => {
     assert.ok(Date.now() - started >= 250, 'generations are slower when busy');
   });
 
-  test('busy: TGI answers 429 overloaded and llama.cpp has no free slot', async () => {
+  test('busy: TGI answers 429 overloaded and llama.cpp has no free slot (only /slots says so)', async () => {
     const tgi = await start({ kind: 'tgi', mode: 'busy' });
     const res = await chat(tgi);
     assert.equal(res.status, 429);
@@ -162,7 +176,8 @@ describe('modes', () => {
     assert.equal((await get(tgi, '/health')).status, 200);
     const llama = await start({ kind: 'llamacpp', mode: 'busy' });
     assert.equal((await get(llama, '/health')).status, 200);
-    const noSlot = await get(llama, '/health?fail_on_no_slot=1');
+    assert.equal((await get(llama, '/health?fail_on_no_slot=1')).status, 200);
+    const noSlot = await get(llama, '/slots?fail_on_no_slot=1');
     assert.equal(noSlot.status, 503);
     assert.equal(((await noSlot.json()) as any).error.message, 'no slot available');
   });

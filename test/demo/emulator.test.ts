@@ -82,8 +82,11 @@ describe('llamacpp', () => {
   test('error bodies: bad JSON, bad image, unknown route, metrics off', async () => {
     const emu = await start({ kind: 'llamacpp' });
     const badJson = await post(emu, '/v1/chat/completions', '{"messages": [');
-    assert.equal(badJson.status, 400);
-    assert.equal(((await badJson.json()) as any).error.type, 'invalid_request_error');
+    assert.equal(badJson.status, 500);
+    assert.equal(((await badJson.json()) as any).error.type, 'server_error');
+    const notObject = await post(emu, '/v1/chat/completions', '[1]');
+    assert.equal(notObject.status, 400);
+    assert.equal(((await notObject.json()) as any).error.type, 'invalid_request_error');
     const notPng = visionChat();
     (notPng.messages as any)[0].content[1].image_url.url = `data:image/png;base64,${Buffer.from('not an image at all').toString('base64')}`;
     assert.equal((await post(emu, '/v1/chat/completions', notPng)).status, 400);
@@ -104,6 +107,7 @@ describe('llamacpp', () => {
       assert.match(text, new RegExp(`^# TYPE ${name} (counter|gauge)$`, 'm'));
     }
     assert.match(text, /^llamacpp:tokens_predicted_total 3$/m);
+    assert.match(text, /^llamacpp:n_decode_total 3$/m);
   });
 });
 

@@ -27,6 +27,8 @@ export interface OpenAiFlavor {
   completionStyle?(out: GenOk): ChatBodyStyle;
   /** answers instead of generating (TGI's 429 while overloaded); true when it answered */
   refuse?(x: Exchange): boolean;
+  /** where a generation that ignores EOS with no token limit stops: the context's end */
+  contextLeft?(promptTokens: number): number;
 }
 
 export function modelAvailable(engine: Engine, requested: string | undefined, flavor: OpenAiFlavor): boolean {
@@ -37,7 +39,8 @@ export async function serveChat(x: Exchange, engine: Engine, flavor: OpenAiFlavo
   const chat = parseChatRequest(await x.json());
   if (!modelAvailable(engine, chat.model, flavor)) return flavor.errors.modelNotFound(x, chat.model ?? engine.model);
   if (flavor.refuse?.(x)) return;
-  const out = await engine.generate(x.signal, chat);
+  const maxTokens = chat.maxTokens ?? (chat.ignoreEos ? flavor.contextLeft?.(chat.promptTokens) : undefined);
+  const out = await engine.generate(x.signal, { ...chat, maxTokens });
   if (out.kind === 'aborted') return;
   if (out.kind === 'failed') return flavor.errors.genFailed(x);
   const model = flavor.answerModel(chat.model);
@@ -54,7 +57,7 @@ export async function serveCompletion(x: Exchange, engine: Engine, flavor: OpenA
   if (model !== undefined && typeof model !== 'string') throw new BadRequest("'model' must be a string");
   if (!modelAvailable(engine, model, flavor)) return flavor.errors.modelNotFound(x, model ?? engine.model);
   const maxTokens = parseMaxTokens(body['max_tokens'], 'max_tokens') ?? defaultMaxTokens;
-  const out = await engine.generate(x.signal, { promptTokens: estimateTokens(text), maxTokens, images: 0 });
+  const out = await engine.generate(x.signal, { promptTokens: estimateTokens(text), maxTokens, ignoreEos: body['ignore_eos'] === true, images: 0 });
   if (out.kind === 'aborted') return;
   if (out.kind === 'failed') return flavor.errors.genFailed(x);
   sendJson(x.res, 200, textCompletionBody(flavor.answerModel(model), out, flavor.completionStyle?.(out)));

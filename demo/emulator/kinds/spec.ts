@@ -22,6 +22,10 @@ export interface KindSpec {
   readonly kind: EmulatorKind;
   /** vLLM and TGI do not bind their port until the model is up: loading = connection refused */
   readonly closedWhileLoading: boolean;
+  /** llama.cpp initialises its backends before it binds: with a load time, refused for a moment first */
+  readonly bindsLate?: boolean;
+  /** llama.cpp on SIGTERM: port closed, decoding stopped, process alive until its clients go */
+  readonly lingersOnTerminate?: boolean;
   readonly routes: Routes;
   readonly errors: ErrorReplies;
   notFound(x: Exchange, methodNotAllowed: boolean): void;

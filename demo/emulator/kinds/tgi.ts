@@ -104,7 +104,7 @@ function metrics(engine: Engine): string {
   const c = engine.counters;
   const g = engine.gauges();
   const success = c.finished.stop + c.finished.length;
-  const requests = success + engine.inFlight + g.waiting;
+  const requests = success + engine.inFlight();
   return new PromText('plain')
     .add('tgi_request_count', 'counter', 'Total number of requests', requests)
     .add('tgi_request_success', 'counter', 'Number of successful requests', success)

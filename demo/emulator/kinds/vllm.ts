@@ -2,6 +2,8 @@
  * vLLM's OpenAI server (FastAPI): the port opens only once the engine is up, /health is 200
  * with an empty body, /v1/models comes from static config (so it answers even when the
  * engine is hung), errors are {"object":"error",...}, and --api-key guards /v1 only.
+ * Up to max_num_seqs requests run at once, and the V1 engine's per-step stats move
+ * generation_tokens_total while they do.
  */
 import type { Exchange } from '../http.js';
 import { sendEmpty, sendJson, sendText, PROMETHEUS_CONTENT_TYPE } from '../http.js';
@@ -83,7 +85,8 @@ function metrics(engine: Engine): string {
   // V1 added the engine label together with the kv_cache rename.
   const l: Labels = oldNames ? { model_name: engine.model } : { engine: '0', model_name: engine.model };
   const finished = (reason: keyof typeof c.finished): [Labels, number] => [{ ...l, finished_reason: reason }, c.finished[reason]];
-  const generated = c.generatedTokens;
+  // V1 records iteration stats every engine step: generation tokens move during a request.
+  const generated = c.decodedTokens;
   const requests = c.finished.stop + c.finished.length + c.finished.abort;
   const prom = new PromText('python')
     .add('vllm:num_requests_running', 'gauge', 'Number of requests in model execution batches.', [[l, g.running]])
