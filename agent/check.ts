@@ -7,7 +7,7 @@ import type { ProbeRuntime } from './wiring.js';
 import { unitLooksCrashed, type UnitControl, type UnitProperties } from './unit-control.js';
 import { restartUnit, restartWentThrough } from './restart/restart-unit.js';
 
-/** One line of `llm-health check --json` (SPEC §3). */
+/** One line of `llm-health check --json` (docs/cli.md). */
 export interface CheckedService {
   name: string;
   kind: string;
@@ -38,7 +38,7 @@ export interface CheckOptions {
 const WAIT_POLL_MS = 1000;
 
 /**
- * The seed-compatible one-shot (SPEC §3): probe each service once with its retries, restart
+ * The seed-compatible one-shot (docs/cli.md): probe each service once with its retries, restart
  * failed units, optionally wait for them to come back, report. Runs the same probes and
  * classification as the daemon, without its memory (no grace, no flap window): a cron job
  * or timer provides the cadence.

@@ -7,7 +7,7 @@ import { createGpuReader, gpuProblems, type GpuReading } from './gpu/nvidia-smi.
 /**
  * Reads GPUs on an interval and reports problems as `gpu_warning` events, once per change
  * of the problem set (a GPU at 90 °C for an hour is one event, not 120). No nvidia-smi means
- * no GPU data, silently (SPEC §5).
+ * no GPU data, silently (docs/states-and-alerts.md).
  */
 export class GpuMonitor {
   private timer: TimerHandle | undefined;

@@ -60,7 +60,7 @@ function originOf(url: unknown): string {
   }
 }
 
-/** systemctl limited to the units this config names (SPEC §4: nothing else is ever run). */
+/** systemctl limited to the units this config names (docs/configuration.md: nothing else is ever run). */
 export function createUnitControl(config: AgentConfig): UnitControl {
   const allowedUnits = [...new Set(config.services.flatMap((s) => (s.unit ? [s.unit] : [])))];
   return createServiceManager({

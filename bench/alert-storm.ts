@@ -942,7 +942,7 @@ async function main(opts: Options): Promise<void> {
   if (pOnlyError) console.log(`\npipeline only: ${pOnlyError}`);
   if (oursS?.profile) printProfile(oursS.profile);
 
-  // goals (the issue): as few notifications; first within 1.2× AM; less memory per alert; every notification within limits and delivered
+  // goals: as few notifications; first within 1.2× AM; less memory per alert; every notification within limits and delivered
   const oursRuns = [oursB, oursS, oursC].filter((r): r is BurstResult | SustainedResult => r !== null);
   const goals = {
     fewerOrEqualNotifications: oursB && amB ? oursB.firingNotifications + oursB.resolvedNotifications <= amB.firingNotifications + amB.resolvedNotifications && oursB.firingNotifications > 0 : null,

@@ -1,6 +1,6 @@
 /**
  * Coordinator scale: how many agents one coordinator process carries on this machine.
- * Goal (the issue): 5,000 agents × 4 services reporting every second = 20,000 probe
+ * Goal: 5,000 agents × 4 services reporting every second = 20,000 probe
  * results/s, event-to-stored lag under 1 s at p99, coordinator RSS under 100 KB per agent.
  *
  * The coordinator runs as its own process (`node dist/cli/main.js coordinator -c FILE`,

@@ -1,7 +1,7 @@
 import { ConfigError, ErrorCode, LlmHealthError } from '../shared/errors.js';
 
 /**
- * Runs a command-line entry point and turns its outcome into the exit codes of SPEC §3:
+ * Runs a command-line entry point and turns its outcome into the exit codes of docs/cli.md:
  * the returned code, 2 for configuration and usage errors (their message names file, key
  * path and expectation), 1 for anything else. Shared by `llm-health` and the one-file agent.
  */

@@ -1,5 +1,5 @@
 /**
- * The demo's chaos loop (SPEC §9): every so often it breaks one emulated server the way real
+ * The demo's chaos loop (README.md): every so often it breaks one emulated server the way real
  * ones break, rotating over
  *   crash            SIGKILL the unit's main process
  *   hang             SIGSTOP it for real (its port still accepts connections); SIGCONT the old

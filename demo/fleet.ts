@@ -1,5 +1,5 @@
 /**
- * The demo's fleet (SPEC §9): three hosts, each with the seed's servers emulated on its own
+ * The demo's fleet (README.md): three hosts, each with the seed's servers emulated on its own
  * loopback ports as units of the service-manager stand-in, and a real agent process per host.
  *
  * Every process the demo starts can be told apart from anybody else's: emulator units carry
@@ -126,7 +126,7 @@ export async function layoutFleet(dir: string, coordinatorPort: number, tokenFil
   return { dir, serviceDir, hosts, units, ports: [...taken].filter((p) => p !== coordinatorPort) };
 }
 
-/** The agent config (SPEC §4) with the demo's timing: fast enough to watch, slow enough to read. */
+/** The agent config (docs/configuration.md) with the demo's timing: fast enough to watch, slow enough to read. */
 export function agentYaml(host: DemoHost, index: number, coordinatorPort: number, tokenFile: string, spoolDir: string): string {
   const config = {
     agent: { id: host.id, labels: { demo: 'true', rack: `r${index + 1}`, gpu: 'emulated' } },

@@ -1,5 +1,5 @@
 /**
- * `llm-health demo` (what `npm start` runs, SPEC §9): a whole fleet on this one machine, with
+ * `llm-health demo` (what `npm start` runs, README.md): a whole fleet on this one machine, with
  * no setup and no config files from the user.
  *
  *   - a temp dir holds everything (configs, SQLite, spools, logs, the stand-in's state);
@@ -283,7 +283,7 @@ export async function demoMain(argv: string[]): Promise<number> {
   return code;
 }
 
-/** The coordinator's config (SPEC §7), written to the temp dir as an operator would. */
+/** The coordinator's config (docs/configuration.md), written to the temp dir as an operator would. */
 export function coordinatorYaml(port: number, sinks: readonly Sink[]): string {
   return [
     '# llm-health demo coordinator (written by `llm-health demo`)',

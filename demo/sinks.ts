@@ -1,5 +1,5 @@
 /**
- * Local stand-ins for the places alerts go (SPEC §9): loopback HTTP receivers shaped like a
+ * Local stand-ins for the places alerts go (README.md): loopback HTTP receivers shaped like a
  * Slack incoming webhook, a Discord webhook and a generic (Alertmanager v4) webhook. Each
  * prints one line per payload it receives, so the demo shows what a person would be sent.
  *

@@ -1,11 +1,11 @@
 /**
- * Entry point of the one-file agent, `dist/llm-health-agent.mjs` (SPEC §1 `deploy`), built by
+ * Entry point of the one-file agent, `dist/llm-health-agent.mjs` (deploy/README.md `deploy`), built by
  * scripts/bundle-agent.mjs with esbuild straight from the TypeScript sources.
  *
  * A reduced cli/main.ts: only the commands a GPU host needs — `agent`, `check` and
  * `config validate` — so the bundle carries no coordinator, no SQLite native addon and no
  * demo, and runs with nothing but `node`. The command modules are the same ones the full CLI
- * uses; only the router differs. Exit codes are the CLI's (SPEC §3): 0 success / healthy,
+ * uses; only the router differs. Exit codes are the CLI's (docs/cli.md): 0 success / healthy,
  * 1 unhealthy or failed, 2 usage or configuration error.
  *
  * `version` comes from cli/version.ts, which the bundler replaces with the package.json

@@ -1,5 +1,5 @@
 #!/bin/sh
-# llm-health installer (SPEC §1 `deploy`). Run from a built checkout (`npm ci` builds dist/).
+# llm-health installer (deploy/README.md `deploy`). Run from a built checkout (`npm ci` builds dist/).
 #
 #   sudo sh deploy/install.sh                 # agent + coordinator + CLI on this host
 #   sudo sh deploy/install.sh --agent-only    # GPU host: one-file agent, agent unit, check timer

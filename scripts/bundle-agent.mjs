@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the one-file agent, dist/llm-health-agent.mjs (SPEC §1 `deploy`): the `agent`,
+// Builds the one-file agent, dist/llm-health-agent.mjs (deploy/README.md `deploy`): the `agent`,
 // `check` and `config validate` commands with every dependency (ws, undici, pino, ajv, yaml,
 // nanoid) bundled in, so a GPU host needs only `node` (20+). esbuild compiles the TypeScript
 // sources directly (entry: deploy/agent-entry.ts); it does not type-check them — tsc does that

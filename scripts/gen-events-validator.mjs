@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Generates shared/protocol/events-validator.generated.ts: the `events` message validator
-// (SPEC §6) as plain code, compiled ahead of time by ajv's standalone mode from the same
+// (docs/protocol.md) as plain code, compiled ahead of time by ajv's standalone mode from the same
 // schema and options shared/protocol/parse.ts compiles the other messages with at run time.
 //
 // Why: every agent event passes this check before it is logged or spooled

@@ -15,7 +15,7 @@ export const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`,
 export interface LoggerSettings {
   name?: string;
   level?: string;
-  /** Optional log file written in addition to stdout (SPEC §4 `log.file`). */
+  /** Optional log file written in addition to stdout (docs/configuration.md `log.file`). */
   file?: string;
   /** Where stdout-bound lines go; tests pass a stream to capture them. */
   destination?: NodeJS.WritableStream;

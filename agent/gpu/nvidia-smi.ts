@@ -3,12 +3,12 @@ import type { GpuConfig } from '../../shared/config/agent-config.js';
 import { ErrorCode, LlmHealthError } from '../../shared/errors.js';
 
 /**
- * GPU health from `nvidia-smi --query-gpu` (SPEC §5 GPU). No binary means "no GPU data",
+ * GPU health from `nvidia-smi --query-gpu` (docs/states-and-alerts.md GPU). No binary means "no GPU data",
  * never an error; a binary that fails or hangs is an error, because a hung nvidia-smi is
  * itself a classic symptom of a GPU fallen off the bus.
  */
 
-/** Drivers before ~R530 only know the old name; newer ones only the new (SPEC §5 name drift). */
+/** Drivers before ~R530 only know the old name; newer ones only the new (docs/states-and-alerts.md name drift). */
 export const THROTTLE_FIELDS = ['clocks_event_reasons.active', 'clocks_throttle_reasons.active'] as const;
 export type ThrottleField = (typeof THROTTLE_FIELDS)[number];
 
@@ -207,7 +207,7 @@ export interface GpuProblem {
   detail: string;
 }
 
-/** Warnings for one GPU against the configured thresholds (SPEC §4 `gpu`). */
+/** Warnings for one GPU against the configured thresholds (docs/configuration.md `gpu`). */
 export function gpuProblems(reading: GpuReading, cfg: Pick<GpuConfig, 'temperatureWarn' | 'memoryWarnPercent'>): GpuProblem[] {
   const problems: GpuProblem[] = [];
   const add = (kind: GpuProblem['kind'], detail: string) => problems.push({ gpu: reading.index, uuid: reading.uuid, kind, detail: `GPU ${reading.index}: ${detail}` });

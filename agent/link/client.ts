@@ -33,7 +33,7 @@ const RECONNECT_BASE_MS = 500;
 const PRESSURE_BYTES = 1024 * 1024;
 
 /**
- * The agent's side of SPEC §6: every event goes to the disk spool first, then over the
+ * The agent's side of docs/protocol.md: every event goes to the disk spool first, then over the
  * WebSocket; the spool forgets it only when the coordinator acknowledges it. On every
  * (re)connect: hello → welcome → snapshot → replay of the spool in order. Reconnects use
  * jittered exponential backoff and fail over across the configured URLs. Nothing here can
@@ -217,7 +217,7 @@ export class CoordinatorLink implements EventSink {
       case 'heartbeat':
         break;
       case 'command':
-        // fleet restarts (SPEC §8) are not handled by this agent version: say so, as an event
+        // fleet restarts (docs/protocol.md) are not handled by this agent version: say so, as an event
         this.opts.events.emit({ type: 'command_result', service: msg.service, reason: `command ${msg.action} not supported by this agent version`, data: { id: msg.id, ok: false } });
         break;
     }

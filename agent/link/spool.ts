@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Event } from '../../shared/protocol/messages.js';
 
 /**
- * The agent's disk spool of unacknowledged events (SPEC §6).
+ * The agent's disk spool of unacknowledged events (docs/protocol.md).
  *
  * Layout in `dir`: append-only segment files `seg-<n>.jsonl` (one event per line) and
  * `acked.json` ({ bootId: highest acked seq }, replaced atomically). On open, segments are

@@ -3,7 +3,7 @@ import type { MetricsSample, StallObservation } from './types.js';
 /**
  * Busy or hung? A server with requests running or waiting must move its progress counters
  * (tokens generated, requests finished); when they stand still, the time since the first
- * such sample is how long it has been stalled (SPEC §5: the `/health` 200 while generation
+ * such sample is how long it has been stalled (docs/probing.md: the `/health` 200 while generation
  * hangs that every engine has reported). Pure: it only sees the samples it is given.
  */
 export class ProgressTracker {

@@ -30,7 +30,7 @@ export interface ProbeAttempt {
   inferred?: boolean;
 }
 
-/** Parsed Prometheus counters/gauges that tell busy from hung (SPEC §5 metrics-aware probing). */
+/** Parsed Prometheus counters/gauges that tell busy from hung (docs/probing.md metrics-aware probing). */
 export interface MetricsSample {
   at: number;
   /** requests being processed now */
@@ -53,7 +53,7 @@ export type MetricsRead =
   | { status: 'absent'; detail: string }
   | { status: 'failed'; detail: string };
 
-/** What the progress tracker concluded from this round's metrics (SPEC §5 stall detection). */
+/** What the progress tracker concluded from this round's metrics (docs/probing.md stall detection). */
 export interface StallObservation {
   /** progress counters moved since the previous sample */
   progressed: boolean;
@@ -70,7 +70,7 @@ export interface ProbeContext {
 }
 
 /**
- * One probe implementation per kind (SPEC §5 table). Each method probes one base URL once,
+ * One probe implementation per kind (docs/probing.md table). Each method probes one base URL once,
  * with no retries; retries, fallbacks and timing live in the round runner.
  */
 export interface Probe {

@@ -1,5 +1,5 @@
 /**
- * The agent's hands on systemd (SPEC §4, §5): restart a unit, read its state, and capture the
+ * The agent's hands on systemd (docs/configuration.md, docs/states-and-alerts.md): restart a unit, read its state, and capture the
  * evidence a restart destroys. Only units from the agent's own config are ever acted on, and
  * a unit name reaches systemctl as one argv element, never through a shell.
  */
@@ -31,7 +31,7 @@ export interface ServiceManagerOptions {
 
 export type { UnitProperties } from '../unit-control.js';
 
-/** What is known about a unit just before a restart wipes it (SPEC §5). */
+/** What is known about a unit just before a restart wipes it (docs/states-and-alerts.md). */
 export type Evidence = {
   unit: string;
   capturedAt: string;

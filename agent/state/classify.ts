@@ -15,7 +15,7 @@ export interface ClassifyContext {
 }
 
 /**
- * What a probe round means (SPEC §5 "evidence"): crashes are final at once, loading inside
+ * What a probe round means (docs/states-and-alerts.md "evidence"): crashes are final at once, loading inside
  * the grace is starting, busy is never a failure, and a stall seen in the metrics is a
  * failure even while /health answers 200.
  */

@@ -2,12 +2,12 @@ import { formatDuration } from '../../shared/duration.js';
 import type { MachineConfig, MachineInput, ServiceState, ServiceStatus, StepResult } from './types.js';
 
 /**
- * The per-service state machine (SPEC §5), pure: it takes the current status, one input and
+ * The per-service state machine (docs/states-and-alerts.md), pure: it takes the current status, one input and
  * "now", and returns the new status, the transitions to report as events and the actions
  * (restarts) the caller must run. No clock reads, no I/O.
  */
 
-/** A service as the agent first sees it: its grace runs from the agent's start (SPEC §5). */
+/** A service as the agent first sees it: its grace runs from the agent's start (docs/states-and-alerts.md). */
 export function initialStatus(now: number, cfg: MachineConfig): ServiceStatus {
   return {
     state: 'unknown',
@@ -163,7 +163,7 @@ export function step(status: ServiceStatus, input: MachineInput, now: number, cf
       s.recovering = false;
       s.goodRounds = 0;
       s.nextRestartAt = null;
-      // an operator's restart is the way out of gave_up (SPEC §5)
+      // an operator's restart is the way out of gave_up (docs/states-and-alerts.md)
       s.recentRestarts = [];
       st.go('starting', input.reason);
       break;

@@ -11,7 +11,7 @@ import { CLI, type Kind } from './services.js';
 import { agentUnitEnvironment } from './unit-env.js';
 import type { AgentEvent } from '../../agent/events.js';
 
-/** An event line as the agent logs it (SPEC §6). */
+/** An event line as the agent logs it (docs/protocol.md). */
 export type { AgentEvent };
 
 export interface AgentRun {
@@ -112,7 +112,7 @@ export interface AgentService {
   unit?: string;
 }
 
-/** The issue's agent timing (interval 1s, timeout 1s, retries 3, retryDelay 500ms, startupGrace 10s), standalone. */
+/** The reference agent timing (interval 1s, timeout 1s, retries 3, retryDelay 500ms, startupGrace 10s), standalone. */
 export function agentYaml(services: AgentService[], systemctl: string, overrides: { retryDelay?: string } = {}): string {
   const svc = services
     .map((s) => `  - name: ${s.name}\n    kind: ${s.kind}\n    url: http://127.0.0.1:${s.port}\n${s.unit ? `    unit: ${s.unit}\n` : ''}`)

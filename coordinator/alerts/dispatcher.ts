@@ -4,7 +4,7 @@ import { LABEL_NAME_PATTERN, matchersFromMap, matches, validateMatcher } from '.
 import { MAX_SAMPLE_ALERTS, type Alert, type Labels, type Matcher, type Notification, type NotificationAlert, type NotificationLogEntry } from './types.js';
 
 /**
- * Aggregation groups, routing and dedup (SPEC §7; Alertmanager's dispatch/group.go and
+ * Aggregation groups, routing and dedup (docs/states-and-alerts.md; Alertmanager's dispatch/group.go and
  * notify DedupStage). Alerts are routed to every receiver whose matchers match, grouped per
  * receiver by the `groupBy` labels, and each group flushes after `groupWait`, then every
  * `groupInterval`, on ONE timer per group. A flush reads the clock once and uses that "now"
@@ -41,7 +41,7 @@ export const GROUP_BY_ALL = '...';
 
 export interface ReceiverRoute {
   name: string;
-  /** SPEC §7 `match`: label → value equality; or parsed matchers; absent matches everything */
+  /** docs/states-and-alerts.md `match`: label → value equality; or parsed matchers; absent matches everything */
   match?: Readonly<Record<string, string>> | readonly Matcher[];
   sendResolved: boolean;
 }

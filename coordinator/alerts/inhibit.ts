@@ -1,7 +1,7 @@
 import type { Alert, AlertName } from './types.js';
 
 /**
- * Inhibition, with the fixed, topology-aware rules of SPEC §7:
+ * Inhibition, with the fixed, topology-aware rules of docs/states-and-alerts.md:
  *
  * - `LLMAgentOffline` for host H inhibits every other alert with `host=H` (an offline
  *   agent's service states are unknown; the offline alert is the one news);

@@ -52,7 +52,7 @@ export function parseMatchers(input: string | readonly string[]): Matcher[] {
   return list.map(parseMatcher);
 }
 
-/** Equality matchers from a receiver's `match: { label: value }` map (SPEC §7). */
+/** Equality matchers from a receiver's `match: { label: value }` map (docs/states-and-alerts.md). */
 export function matchersFromMap(map: Readonly<Record<string, string>>): Matcher[] {
   const out = Object.entries(map).map(([name, value]): Matcher => ({ name, value, isRegex: false, isEqual: true }));
   out.forEach(validateMatcher);

@@ -9,7 +9,7 @@ import { activeSilences, silencedBy } from './silences.js';
 import type { Alert, AlertStatusView, Silence, Suppression } from './types.js';
 
 /**
- * The alert pipeline, wired (SPEC §7): fleet state → rules → alert set → [silences,
+ * The alert pipeline, wired (docs/states-and-alerts.md): fleet state → rules → alert set → [silences,
  * inhibition] → groups per receiver → dedup → `emit`. No I/O of its own: the log and the
  * outbox are the caller's (`getLogEntry`, `emit`, `updateLog`), silences come from a
  * function, time from the injected clock.
@@ -32,7 +32,7 @@ export interface AlertPipelineOptions {
   updateLog?: DispatcherDeps['updateLog'];
   /** every stored silence (active, pending and expired are all fine); called once per flush and per alerts() */
   silences: () => readonly Silence[];
-  /** SPEC §6 `fleet.agentLostAfter`, ms */
+  /** docs/protocol.md `fleet.agentLostAfter`, ms */
   agentLostAfter: number;
   evaluateEvery?: number;
   /** how long resolved alerts stay visible (alerts({ resolved: true })); default 15 min */
@@ -175,7 +175,7 @@ export class AlertPipeline {
   }
 }
 
-/** The dispatcher config from the coordinator YAML (SPEC §7); a receiver's sendResolved defaults to alerts.sendResolved. */
+/** The dispatcher config from the coordinator YAML (docs/states-and-alerts.md); a receiver's sendResolved defaults to alerts.sendResolved. */
 export function dispatcherConfigFrom(config: Pick<CoordinatorConfig, 'alerts' | 'notify'>, externalUrl: string): DispatcherConfig {
   const a = config.alerts;
   return {

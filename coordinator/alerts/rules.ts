@@ -5,7 +5,7 @@ import { fingerprint } from './fingerprint.js';
 import type { AlertName, DesiredAlert, Labels, Severity } from './types.js';
 
 /**
- * Alert rules (SPEC §7): fleet state → the set of alerts that should be firing now. Pure:
+ * Alert rules (docs/states-and-alerts.md): fleet state → the set of alerts that should be firing now. Pure:
  * the same (fleet, now, memory) always gives the same result; no clock, no I/O.
  *
  * `RuleMemory` carries what a rule cannot read from one state: that a service went down
@@ -38,7 +38,7 @@ export const ALERT_SEVERITY: Readonly<Record<AlertName, Severity>> = {
 };
 
 export interface RuleOptions {
-  /** SPEC §6 `fleet.agentLostAfter`, ms */
+  /** docs/protocol.md `fleet.agentLostAfter`, ms */
   agentLostAfter: number;
 }
 

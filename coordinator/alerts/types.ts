@@ -1,5 +1,5 @@
 /**
- * Alert pipeline contracts (SPEC §7), in the spirit of Prometheus Alertmanager: rules turn
+ * Alert pipeline contracts (docs/states-and-alerts.md), in the spirit of Prometheus Alertmanager: rules turn
  * fleet state into alerts; stages (silence → inhibit → group → route → dedup) turn alerts
  * into notifications; notifiers (coordinator/notify/) turn notifications into messages.
  * Times are epoch milliseconds inside the coordinator and ISO 8601 on the wire.

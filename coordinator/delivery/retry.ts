@@ -47,7 +47,7 @@ const URL_RE = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi;
 const BEARER_RE = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 
 /**
- * Notifiers scrub their own errors (SPEC §7: secrets never appear in logs); this is the
+ * Notifiers scrub their own errors (docs/states-and-alerts.md: secrets never appear in logs); this is the
  * second line for whatever slips through, such as an exception text from a library
  * that quotes the webhook URL: URLs keep only scheme and host, credentials go, length is bounded.
  */

@@ -13,7 +13,7 @@ import type {
 /**
  * Fleet state as the coordinator knows it: immutable values, changed only by `reduceFleet`.
  * The real last state of every service is kept even while its agent is offline; the view
- * hides it behind `unknown` and it shows again when the agent returns (SPEC §6).
+ * hides it behind `unknown` and it shows again when the agent returns (docs/protocol.md).
  */
 export interface ServiceEntry {
   readonly name: string;
@@ -60,7 +60,7 @@ export type FleetInput =
   | { type: 'disconnected'; at: number; agentId: string }
   | { type: 'agentLost'; at: number; agentId: string };
 
-/** `GET /api/v1/fleet`, SPEC §7, field for field. */
+/** `GET /api/v1/fleet`, docs/http-api.md, field for field. */
 export interface FleetView {
   hosts: HostView[];
 }

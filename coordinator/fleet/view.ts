@@ -3,7 +3,7 @@ import type { FleetState, FleetView, HostEntry, HostView, ServiceView } from './
 export const OFFLINE_REASON = 'agent offline';
 
 /**
- * True when the agent has not been heard from for `agentLostAfter` (SPEC §6), or the
+ * True when the agent has not been heard from for `agentLostAfter` (docs/protocol.md), or the
  * tracker already declared it lost. Time-based as well as flag-based so the view is right
  * even between two sweeps.
  */

@@ -11,7 +11,7 @@ export interface ApiDeps {
   health: () => { version: string; connectedAgents: number };
 }
 
-/** Read-only JSON API, SPEC §7. Mutating routes (restarts, silences) register as `admin`. */
+/** Read-only JSON API, docs/http-api.md. Mutating routes (restarts, silences) register as `admin`. */
 export function registerApiRoutes(router: Router, deps: ApiDeps): void {
   router
     .add('GET', '/healthz', 'public', ({ res }) => sendJson(res, 200, { status: 'ok', ...deps.health() }))

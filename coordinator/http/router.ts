@@ -5,7 +5,7 @@ import { HttpError, sendError } from './respond.js';
 
 /**
  * A route table on plain node:http: exact segments and `:param` segments, one access level
- * per route. Enough for the API in SPEC §7 (`/api/v1/restarts/:id` included) without a
+ * per route. Enough for the API in docs/http-api.md (`/api/v1/restarts/:id` included) without a
  * framework; one file per group of routes registers itself through `add`.
  */
 

@@ -22,7 +22,7 @@ export type DeliveryResult =
     };
 
 /**
- * One receiver (SPEC §7 `notify[]` entry). `build` is pure: it turns a notification into
+ * One receiver (docs/states-and-alerts.md `notify[]` entry). `build` is pure: it turns a notification into
  * the provider's messages, each within the provider's limits (Discord: split into several).
  * `deliver` sends exactly one of them. The delivery worker paces calls to `deliver` at
  * `minIntervalMs`, retries retryable failures with backoff, honours retryAfterMs, records

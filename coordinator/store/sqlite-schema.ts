@@ -39,7 +39,7 @@ const MIGRATIONS: readonly string[] = [
      updated_at INTEGER NOT NULL,
      PRIMARY KEY (agent_id, boot_id)
    ) WITHOUT ROWID;`,
-  // 2: the notification path (SPEC §7): dedup log, durable outbox, delivery log, silences.
+  // 2: the notification path (docs/states-and-alerts.md): dedup log, durable outbox, delivery log, silences.
   `CREATE TABLE notification_log (
      receiver  TEXT NOT NULL,
      group_key TEXT NOT NULL,

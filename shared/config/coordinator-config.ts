@@ -6,7 +6,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/constants.js';
 import { configAjv, loadYamlConfig, logSchema, readConfigFile, type LoadOptions } from './load.js';
 
 /**
- * Coordinator YAML (SPEC §7). The `alerts` and `notify` sections are validated here already
+ * Coordinator YAML (docs/configuration.md). The `alerts` and `notify` sections are validated here already
  * so that the alert pipeline and notifiers only add behaviour, never config keys.
  */
 

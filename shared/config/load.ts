@@ -78,7 +78,7 @@ export function configAjv(): Ajv {
   return ajv;
 }
 
-/** `log:` section, the same in agent and coordinator configs (SPEC §4 `log.file`). */
+/** `log:` section, the same in agent and coordinator configs (docs/configuration.md `log.file`). */
 export const logSchema = {
   type: 'object',
   additionalProperties: false,
@@ -224,7 +224,7 @@ const FLOW_LINE_RE = /^(\s*(?:-\s+)?[A-Za-z0-9_]+:\s*|\s*-\s*)\[([^\]"'#]*)\](\s
 const ENV_ITEM_RE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}"'\\,]*)?\}$/;
 
 /**
- * SPEC §7 writes `agentTokens: [${AGENT_TOKEN}]`, which is not valid YAML: `{` ends a plain
+ * Operators write `agentTokens: [${AGENT_TOKEN}]`, which is not valid YAML: `{` ends a plain
  * scalar inside a flow sequence. On lines holding a one-line flow sequence, items that are
  * exactly one `${VAR}` reference are quoted before parsing, so the documented form works.
  * Nothing else is touched (quoted strings, comments, block sequences parse as written).

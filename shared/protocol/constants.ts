@@ -1,6 +1,6 @@
 /**
  * Agent ↔ coordinator wire protocol: version, path, vocabularies, limits and close codes.
- * SPEC §6. The README next to this file is the prose version of the same contract.
+ * docs/protocol.md is the prose version of the same contract.
  */
 
 /**
@@ -11,14 +11,14 @@
 export const PROTOCOL_VERSION = 1 as const;
 export type ProtocolVersion = typeof PROTOCOL_VERSION;
 
-/** The agent WebSocket endpoint on the coordinator's single HTTP listener (SPEC §6). */
+/** The agent WebSocket endpoint on the coordinator's single HTTP listener (docs/protocol.md). */
 export const AGENT_WS_PATH = '/agent';
 
-/** Per-service states, SPEC §5. */
+/** Per-service states, docs/states-and-alerts.md. */
 export const SERVICE_STATES = ['unknown', 'starting', 'healthy', 'degraded', 'unhealthy', 'down', 'restarting', 'gave_up'] as const;
 export type ServiceState = (typeof SERVICE_STATES)[number];
 
-/** Event types, SPEC §6. */
+/** Event types, docs/protocol.md. */
 export const EVENT_TYPES = [
   'agent_started',
   'state_changed',

@@ -1,4 +1,4 @@
-/** The agent ↔ coordinator wire protocol (SPEC §6); see README.md in this folder. */
+/** The agent ↔ coordinator wire protocol (docs/protocol.md); see README.md in this folder. */
 export * from './constants.js';
 export * from './messages.js';
 export * from './parse.js';

@@ -8,7 +8,7 @@ import type { EventType, ProtocolVersion, ServiceState } from './constants.js';
 
 export type IsoTime = string;
 
-/** SPEC §6: stored and served as is. `seq` starts at 1 for each `bootId` and never skips. */
+/** docs/protocol.md: stored and served as is. `seq` starts at 1 for each `bootId` and never skips. */
 export interface Event {
   agentId: string;
   bootId: string;
@@ -158,7 +158,7 @@ export interface AckMessage {
   seq: number;
 }
 
-/** Reserved for fleet restarts (SPEC §8); the agent refuses units it does not own. */
+/** Reserved for fleet restarts (docs/protocol.md); the agent refuses units it does not own. */
 export interface CommandMessage {
   type: 'command';
   v: ProtocolVersion;

@@ -1,7 +1,7 @@
 import { EVENT_TYPES, Limits, PROTOCOL_VERSION, SERVICE_STATES } from './constants.js';
 
 /**
- * JSON Schemas for every message, both directions (SPEC §6). Plain constants so both ends
+ * JSON Schemas for every message, both directions (docs/protocol.md). Plain constants so both ends
  * compile the same text; `parse.ts` compiles them once (the `events` message also ahead of
  * time: scripts/gen-events-validator.mjs). Every object is closed
  * (`additionalProperties: false`) and every string and array is bounded, so a valid
@@ -63,7 +63,7 @@ const eventData = {
   additionalProperties: boundedJson(Limits.maxDataDepth - 1),
 } as const;
 
-/** SPEC §6 event, stored and served as is. */
+/** docs/protocol.md event, stored and served as is. */
 export const eventSchema = {
   type: 'object',
   additionalProperties: false,

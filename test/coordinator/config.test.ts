@@ -41,7 +41,7 @@ test('a minimal config gets every default', () => {
   assert.equal(c.log.level, 'info');
 });
 
-test('the SPEC §7 example parses, with ${VAR} expansion', () => {
+test('the docs/configuration.md example parses, with ${VAR} expansion', () => {
   const text = `
 listen: 127.0.0.1:7700
 dataDir: ./data
@@ -152,7 +152,7 @@ test('a missing file and broken YAML are config errors with their own codes', ()
   assert.throws(() => parseCoordinatorConfig(FILE, 'auth: [unclosed\n'), (err: ConfigError) => err.code === ErrorCode.ConfigParse);
 });
 
-test('the SPEC form `[${VAR}]` (not valid YAML as written) is accepted; other lines are untouched', async () => {
+test('the form `[${VAR}]` (not valid YAML as written) is accepted; other lines are untouched', async () => {
   const { quoteFlowEnvRefs } = await import('../../shared/config/load.js');
   assert.equal(quoteFlowEnvRefs('  agentTokens: [${A}, ${B:-x}, plain] # c'), '  agentTokens: ["${A}", "${B:-x}", plain] # c');
   assert.equal(quoteFlowEnvRefs('url: "http://x/[${A}]"'), 'url: "http://x/[${A}]"');

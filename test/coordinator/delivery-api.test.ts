@@ -81,7 +81,7 @@ async function get(path: string, token = VIEWER): Promise<{ status: number; body
   return { status: res.status, body: await res.json() };
 }
 
-test('GET /api/v1/alerts: the SPEC shape, oldest first, filtered by state', async () => {
+test('GET /api/v1/alerts: the documented shape, oldest first, filtered by state', async () => {
   views = [
     view('qwen', T0 + 2000, 'suppressed', { suppressedBy: [{ kind: 'silenced', silenceIds: ['s1'] }] }),
     view('llama', T0 + 1000, 'firing'),

@@ -15,7 +15,7 @@ function svc(state: FleetState, now: number, host: string, service: string) {
   return h?.services.find((s) => s.name === service);
 }
 
-test('hello creates a host whose services are unknown until reported; the view has exactly the SPEC keys', () => {
+test('hello creates a host whose services are unknown until reported; the view has exactly the documented keys', () => {
   const s = run([{ type: 'hello', at: T0, msg: hello() }]);
   const view = fleetView(s, T0, LOST_AFTER);
   assert.deepEqual(view, {

@@ -35,7 +35,7 @@ describe('HTTP API (open: no viewer tokens)', () => {
     assert.match(r.headers.get('content-type')!, /application\/json/);
   });
 
-  test('GET /api/v1/fleet has exactly the SPEC §7 shape', async () => {
+  test('GET /api/v1/fleet has exactly the docs/http-api.md shape', async () => {
     const r = await getJson(`${base}/api/v1/fleet`);
     assert.equal(r.status, 200);
     assert.deepEqual(Object.keys(r.body), ['hosts']);

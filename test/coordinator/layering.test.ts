@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Keeps the layering of STYLE.md / SPEC §7 true as the code grows. */
+/** Keeps the layering (README.md "Layout") true as the code grows. */
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 

@@ -6,7 +6,7 @@ import { silentLogger } from '../../shared/logger.js';
 import { createNotifier, notifierFactories } from '../../coordinator/notify/registry.js';
 import { RECEIVER_TYPES } from '../../coordinator/notify/types.js';
 
-/** The notify section (SPEC §7) as the notifiers need it, and the registry that builds them. */
+/** The notify section (docs/configuration.md) as the notifiers need it, and the registry that builds them. */
 
 const FILE = '/etc/llm-health/coordinator.yaml';
 const MINIMAL = 'auth:\n  agentTokens: [a-token]\n';

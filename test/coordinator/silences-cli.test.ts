@@ -202,7 +202,7 @@ const mainHasSilence = (() => {
   }
 })();
 
-test('the llm-health executable runs `silence` with SPEC §3 exit codes', { skip: mainHasSilence ? false : 'cli/main.ts has no `silence` entry yet' }, async () => {
+test('the llm-health executable runs `silence` with docs/cli.md exit codes', { skip: mainHasSilence ? false : 'cli/main.ts has no `silence` entry yet' }, async () => {
   const run = (args: string[]) =>
     new Promise<Ran>((resolve) => {
       const child = spawn(process.execPath, [CLI, 'silence', ...args], { env: { ...process.env, LLM_HEALTH_TOKEN: '' }, stdio: ['ignore', 'pipe', 'pipe'] });

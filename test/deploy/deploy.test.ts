@@ -1,5 +1,5 @@
 /**
- * deploy/ (SPEC §1): install.sh staged into a temporary DESTDIR (and never touching the live
+ * deploy/ (deploy/README.md): install.sh staged into a temporary DESTDIR (and never touching the live
  * system), the systemd units, the polkit rule evaluated as polkit would, sudoers, cron,
  * logrotate, the example configs, and the one-file agent dist/llm-health-agent.mjs.
  *
@@ -586,7 +586,7 @@ describe('example configs', () => {
     assert.ok(cfg.services.some((s) => s.kind === 'http' && s.expectBody !== undefined));
   });
 
-  test('coordinator.yaml is the SPEC §7 example with an absolute dataDir in the state directory', () => {
+  test('coordinator.yaml is the documented example with an absolute dataDir in the state directory', () => {
     const env = { AGENT_TOKEN: 'a', ADMIN_TOKEN: 'b', SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/X', DISCORD_WEBHOOK_URL: 'https://discord.com/api/webhooks/1/x' };
     const cfg = parseCoordinatorConfig('deploy/examples/coordinator.yaml', read('examples/coordinator.yaml'), { env });
     assert.equal(cfg.dataDir, '/var/lib/llm-health/coordinator');

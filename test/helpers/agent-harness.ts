@@ -13,7 +13,7 @@ import type { AgentEvent } from '../../agent/events.js';
 export const CLI = new URL('../../cli/main.js', import.meta.url).pathname;
 export { freePort, waitFor };
 
-/** An event line as the agent logs it (SPEC §6). */
+/** An event line as the agent logs it (docs/protocol.md). */
 export type LoggedEvent = AgentEvent;
 
 export interface AgentProcess {
@@ -139,7 +139,7 @@ export function createHarness(): Harness {
   };
 }
 
-/** Agent YAML with the issue's timing (interval 1s, timeout 1s, retries 3, retryDelay 500ms). */
+/** Agent YAML with the reference timing (interval 1s, timeout 1s, retries 3, retryDelay 500ms). */
 export function agentYaml(services: string, extra = ''): string {
   return `agent: { id: test-agent }
 defaults:

@@ -1,5 +1,5 @@
 /**
- * Issue "agent foundation", must-show 3: the agent daemon (standalone, interval 1s, timeout
+ * The agent daemon (standalone, interval 1s, timeout
  * 1s, retries 3, retryDelay 500ms) against real emulator processes managed by the
  * service-manager stand-in, with real signals.
  */

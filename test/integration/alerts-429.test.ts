@@ -1,5 +1,5 @@
 /**
- * 429 end to end through the coordinator (SPEC §7: "429 and Retry-After honoured"): a
+ * 429 end to end through the coordinator (docs/states-and-alerts.md: "429 and Retry-After honoured"): a
  * simulated agent's service goes down, the alert fires, and the Slack stand-in answers the
  * first request with 429 and `Retry-After: 2`. The notification is delivered exactly once,
  * no earlier than 2 s after the 429, and the delivery log says so.

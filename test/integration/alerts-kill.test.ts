@@ -1,6 +1,6 @@
 /**
- * Durability of notifications across a coordinator SIGKILL (SPEC §7 "a durable outbox in
- * SQLite so a coordinator restart loses no notification"; the issue's must-show 4). The
+ * Durability of notifications across a coordinator SIGKILL (docs/states-and-alerts.md "a durable outbox in
+ * SQLite so a coordinator restart loses no notification"). The
  * coordinator runs as a real child process (`llm-health coordinator -c FILE`) with two
  * receivers for the same alert: a webhook that takes 4 s to answer and a Slack webhook
  * that answers at once. The coordinator is SIGKILLed while the slow request is in flight
@@ -159,7 +159,7 @@ test('SIGKILL with a notification in flight: delivered after the restart, nothin
 
   // The slow notification was in flight at the kill: its answer never reached the
   // coordinator, so it is sent again. Delivery is at least once: the receiver sees it twice
-  // (the copy it got before the kill and this one). The issue's promise is about the other
+  // (the copy it got before the kill and this one). The promise is about the other
   // side: nothing that was DELIVERED before the kill is sent again.
   await waitFor(() => slow.received.some((r) => r.at > killedAt), 15_000, `the slow notification delivered after the restart${tail()}`);
   await waitFor(async () => (await notifications('slow-hook')).outbox.length === 0, SLOW_MS + 5000, 'slow-hook outbox drained');
@@ -180,7 +180,7 @@ test('SIGKILL with a notification in flight: delivered after the restart, nothin
 /**
  * Regression: the coordinator counts an agent's silence from its own start at the earliest
  * (it was not listening while down), so a quiet, healthy agent that reconnects within
- * agentLostAfter is not paged LLMAgentOffline after a coordinator crash (SPEC §6).
+ * agentLostAfter is not paged LLMAgentOffline after a coordinator crash (docs/protocol.md).
  */
 test('coordinator SIGKILLed and restarted at once: an agent back within agentLostAfter of its last pong is not paged as offline', async (t) => {
   const LOST_MS = 6000;

@@ -1,7 +1,7 @@
 /**
- * Secrets never appear in logs or API answers (SPEC §7; the issue's must-show 5). The
+ * Secrets never appear in logs or API answers (docs/states-and-alerts.md). The
  * coordinator runs as a child process at log level debug with receivers whose URLs carry
- * secret path parts (given through environment variables, as in SPEC §7's example),
+ * secret path parts (given through environment variables, as in the documented coordinator example),
  * webhook credentials in headers, SMTP passwords, and admin/agent/viewer tokens. It makes
  * deliveries happen, failures included: a deleted Discord webhook (404), a webhook whose
  * host refuses connections, a webhook that answers 500 quoting the request's URL and

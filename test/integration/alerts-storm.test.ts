@@ -1,5 +1,5 @@
 /**
- * Fleet-wide outage (SPEC §7, the issue's must-show 2): a coordinator started in-process,
+ * Fleet-wide outage (docs/states-and-alerts.md): a coordinator started in-process,
  * 250 simulated agents × 4 services speaking the real protocol over real WebSockets, and
  * four receivers: Slack, Discord and webhook stand-ins that enforce the providers' limits,
  * and a real SMTP server with AUTH. 1,000 services go down within 2 s → ONE firing

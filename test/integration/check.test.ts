@@ -1,5 +1,5 @@
 /**
- * Issue "agent foundation", must-show 2: `llm-health check` with the seed fleet emulated and
+ * `llm-health check` with the seed fleet emulated and
  * the systemctl stand-in on PATH (seed parity: exit codes, restart, --wait, fallback).
  */
 import { test, before, after } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * `llm-health demo` (SPEC §9) end to end: the real command as a child process. It prints the
+ * `llm-health demo` (README.md) end to end: the real command as a child process. It prints the
  * dashboard URL, the coordinator serves the whole fleet, an injected failure is detected,
  * restarted and recovered, and Ctrl-C (SIGINT) stops everything with exit 0, leaving no
  * emulator, supervisor or agent process and no temp dir behind.
@@ -83,7 +83,7 @@ test('demo: dashboard, whole fleet, chaos detected → restarted → recovered, 
   createInterface({ input: child.stderr! }).on('line', (l) => lines.push(`[stderr] ${l}`));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child!.once('exit', (code, signal) => resolve({ code, signal })));
 
-  // --- the dashboard line, exactly as SPEC §3 has it, and a dashboard behind it
+  // --- the dashboard line, exactly as docs/cli.md has it, and a dashboard behind it
   const dashboard = await waitFor('the Dashboard line', 30_000, () => lines.map((l) => /^Dashboard: (http:\/\/127\.0\.0\.1:(\d+)\/)$/.exec(l)).find(Boolean), lines);
   const base = dashboard[1]!.replace(/\/$/, '');
   const page = await fetch(dashboard[1]!);

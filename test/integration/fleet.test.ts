@@ -1,6 +1,6 @@
 /**
- * Coordinator and agent link (SPEC §6/§7): a coordinator process, three agent processes and
- * their emulated servers. Must-shows: status within 3 s of a change; coordinator SIGKILLed for
+ * Coordinator and agent link (docs/protocol.md, docs/http-api.md): a coordinator process, three agent processes and
+ * their emulated servers. What it shows: status within 3 s of a change; coordinator SIGKILLed for
  * 30 s loses no event; an agent SIGKILLed with a full spool delivers it exactly once; a
  * network cut does not stop local recovery, and the coordinator sees the agent go offline
  * and come back.
