@@ -26,7 +26,8 @@ const USAGE = `usage: llm-health emulate --kind KIND [--port N] [options]
   --api-key K              require Authorization: Bearer K (openai, vllm)
   --slots N                generation slots; more requests queue (default: llamacpp, ollama 4; tgi 128; others 256)
   --tokens-per-second N    decode steps per second, one token for every busy slot each (default 2000)
-  --no-vision              llamacpp: a text-only model (images answer 500), no multimodal in /props
+  --no-vision              a text-only model: images are refused as the engine does (llamacpp 500,
+                           vllm, sglang, ollama 400; tgi takes them as text)
   --bind-delay DUR         llamacpp with --load-time: port refused this long before "Loading model" (default 100ms)
 
 Runtime control: POST /__emulator/mode {"mode":"gen_hang"}, GET /__emulator/state.`;

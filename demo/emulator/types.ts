@@ -61,7 +61,7 @@ export interface EmulatorOptions {
   slots?: number;
   /** decode steps per second, each giving every busy slot one token; default 2000 */
   tokensPerSecond?: number;
-  /** llamacpp: a vision model (default true); false refuses image input like a text-only model */
+  /** a vision model (default true); false refuses image input the way each engine refuses it for a text-only model (TGI cannot tell) */
   vision?: boolean;
   /** llamacpp with a load time: how long the port refuses connections before "Loading model"; default 100 */
   bindDelayMs?: number;

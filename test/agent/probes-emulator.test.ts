@@ -65,3 +65,35 @@ for (const kind of Object.keys(EXPECT) as EmulatorKind[]) {
     }
   });
 }
+
+/** How each engine answers a vision deep probe on a text-only model (docs/probing.md). */
+const TEXT_ONLY: Record<EmulatorKind, ProbeOutcome> = {
+  llamacpp: 'mismatch',
+  vllm: 'mismatch',
+  sglang: 'mismatch',
+  ollama: 'mismatch',
+  // TGI takes the image as prompt text and answers 200: nothing to tell
+  tgi: 'ok',
+  openai: 'ok',
+};
+
+for (const kind of Object.keys(TEXT_ONLY) as EmulatorKind[]) {
+  test(`${kind}: a vision deep probe against a text-only model is ${TEXT_ONLY[kind]}`, async () => {
+    const emulator = await startEmulator({ kind, port: 0, mode: 'ok', vision: false, metrics: false });
+    try {
+      const service: ServiceConfig = {
+        name: kind, kind, url: emulator.url, fallbackUrls: [], labels: {}, model: DEFAULT_MODELS[kind], metrics: false, metricsPath: '/metrics',
+        deepProbe: { every: 60_000, timeout: 2_000, vision: true, prompt: 'Say OK.' },
+        interval: 10_000, timeout: 2_000, retries: 3, retryDelay: 10, startupGrace: 600_000, recoverAfter: 2, stallAfter: 60_000,
+      };
+      const r = await runRound(service, createProbe(service, { clock, dispatcher }), { clock, state: createRoundState() });
+      assert.equal(r.outcome, TEXT_ONLY[kind], r.detail);
+      if (r.outcome === 'mismatch') {
+        assert.equal(r.attempts, 1, 'not retried');
+        assert.match(r.detail, /deepProbe\.vision is set but the server does not accept images/);
+      }
+    } finally {
+      await emulator.close();
+    }
+  });
+}

@@ -61,6 +61,8 @@ export const ollama: KindFactory = (engine) => {
       if (typeof image !== 'string') throw new BadRequest('images must be base64-encoded strings');
       decodeBase64Image(image);
     }
+    // Ollama 0.30+ passes on its llama-server's refusal (llm/llama_server.go Completion)
+    if (images.length > 0 && !engine.config.vision) throw new BadRequest('Multimodal data provided, but model does not support multimodal requests.');
     const options = (typeof body['options'] === 'object' && body['options'] !== null ? body['options'] : {}) as Record<string, unknown>;
     const numPredict = typeof options['num_predict'] === 'number' && options['num_predict'] >= 0 ? options['num_predict'] : undefined;
     return engine.generate(x.signal, { promptTokens: estimateTokens(prompt) + images.length * 64, maxTokens: numPredict, images: images.length });

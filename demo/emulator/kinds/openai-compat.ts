@@ -29,6 +29,11 @@ export interface OpenAiFlavor {
   refuse?(x: Exchange): boolean;
   /** where a generation that ignores EOS with no token limit stops: the context's end */
   contextLeft?(promptTokens: number): number;
+  /**
+   * The engine's 400 message for images sent to a text-only model (engine.config.vision
+   * false); absent where the engine takes them anyway (TGI turns an image into prompt text).
+   */
+  textOnlyRefusal?(model: string): string;
 }
 
 export function modelAvailable(engine: Engine, requested: string | undefined, flavor: OpenAiFlavor): boolean {
@@ -39,6 +44,7 @@ export async function serveChat(x: Exchange, engine: Engine, flavor: OpenAiFlavo
   const chat = parseChatRequest(await x.json());
   if (!modelAvailable(engine, chat.model, flavor)) return flavor.errors.modelNotFound(x, chat.model ?? engine.model);
   if (flavor.refuse?.(x)) return;
+  if (chat.images > 0 && !engine.config.vision && flavor.textOnlyRefusal) return flavor.errors.badRequest(x, new BadRequest(flavor.textOnlyRefusal(flavor.answerModel(chat.model))));
   const maxTokens = chat.maxTokens ?? (chat.ignoreEos ? flavor.contextLeft?.(chat.promptTokens) : undefined);
   const out = await engine.generate(x.signal, { ...chat, maxTokens });
   if (out.kind === 'aborted') return;

@@ -33,6 +33,8 @@ export const sglang: KindFactory = (engine) => {
     accepts: () => true,
     answerModel: (requested) => requested ?? engine.model,
     chatStyle: (out) => ({ choice: { matched_stop: out.finishReason === 'stop' ? 128009 : null }, message: { reasoning_content: null, tool_calls: null }, usage: { prompt_tokens_details: null } }),
+    // srt/entrypoints/chat_input/validation.py (recent SGLang; older ones ignore the image)
+    textOnlyRefusal: () => "Model only supports text input; received unsupported content type 'image_url'.",
   };
   const served = () => (engine.mode() === 'model_missing' ? DECOY_MODEL : engine.model);
 
@@ -111,5 +113,10 @@ function metrics(engine: Engine): string {
     .add('sglang:prompt_tokens_total', 'counter', 'Number of prefill tokens processed.', [[l, c.promptTokens]])
     .add('sglang:generation_tokens_total', 'counter', 'Number of generation tokens processed.', [[l, c.generatedTokens]])
     .add('sglang:num_requests_total', 'counter', 'Number of requests processed.', [[l, c.finished.stop + c.finished.length + c.finished.abort]])
+    // the scheduler's counter moves as it decodes; the ones above only when a request finishes
+    .add('sglang:realtime_tokens_total', 'counter', 'Total number of tokens processed (updated on each log interval).', [
+      [{ ...l, mode: 'prefill_compute' }, c.promptTokens],
+      [{ ...l, mode: 'decode' }, c.decodedTokens],
+    ])
     .toString();
 }

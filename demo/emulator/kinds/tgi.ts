@@ -105,12 +105,17 @@ function metrics(engine: Engine): string {
   const g = engine.gauges();
   const success = c.finished.stop + c.finished.length;
   const requests = success + engine.inFlight();
+  // prefill steps of the requests that went through (a hung engine completes none)
+  const prefills = success;
   return new PromText('plain')
     .add('tgi_request_count', 'counter', 'Total number of requests', requests)
     .add('tgi_request_success', 'counter', 'Number of successful requests', success)
     .add('tgi_queue_size', 'gauge', 'Current queue size', g.waiting)
     .add('tgi_batch_current_size', 'gauge', 'Current batch size', g.running)
     .add('tgi_batch_current_max_tokens', 'gauge', 'Maximum tokens for the current batch', g.running * 8192)
+    // backends/v3/src/backend.rs counts every prefill and decode step of the batch, as it runs
+    .add('tgi_batch_inference_count', 'counter', undefined, [[{ method: 'prefill' }, prefills], [{ method: 'decode' }, c.decodes]])
+    .add('tgi_batch_inference_success', 'counter', undefined, [[{ method: 'prefill' }, prefills], [{ method: 'decode' }, c.decodes]])
     .add('tgi_request_input_length', 'histogram', 'Input token length per request', [], [
       ['_sum', undefined, c.promptTokens],
       ['_count', undefined, success],

@@ -36,6 +36,8 @@ export const vllm: KindFactory = (engine) => {
       top: { prompt_logprobs: null, kv_transfer_params: null },
     }),
     completionStyle: () => ({ choice: { stop_reason: null, prompt_logprobs: null }, usage: { prompt_tokens_details: null } }),
+    // vllm/multimodal/registry.py: a text-only model has no multimodal processor
+    textOnlyRefusal: (model) => `${model} is not a multimodal model`,
   };
   const served = () => (engine.mode() === 'model_missing' ? DECOY_MODEL : engine.model);
 
