@@ -1,0 +1,139 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseSince } from '../../../coordinator/http/api.js';
+import { T0, event, events, probes, snapshot } from '../protocol-samples.js';
+import { ADMIN_TOKEN, AGENT_TOKEN, TestAgent, VIEWER_TOKEN, getJson, startTestCoordinator, wsUrl, type TestCoordinator } from '../helpers.js';
+
+describe('HTTP API (open: no viewer tokens)', () => {
+  let t: TestCoordinator;
+  let base: string;
+  let agent: TestAgent;
+  before(async () => {
+    t = await startTestCoordinator();
+    base = t.coord.url;
+    ({ agent } = await TestAgent.hello(wsUrl(t.coord), 'gpu-a', 'boot1'));
+    agent.send(snapshot({ llama: 'healthy', qwen: 'healthy' }));
+    agent.send(probes(T0 + 500));
+    agent.send(
+      events([
+        event(1, { to: 'down', service: 'llama', reason: 'refused' }),
+        event(2, { type: 'restart_started', to: undefined, service: 'llama' }),
+        event(3, { to: 'degraded', service: 'qwen', reason: 'served by fallback <b>' }),
+      ]),
+    );
+    await agent.ackedUpTo(3);
+  });
+  after(async () => {
+    await agent.closeAndWait();
+    await t.close();
+  });
+
+  test('GET /healthz', async () => {
+    const r = await getJson(`${base}/healthz`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, { status: 'ok', version: 'test', connectedAgents: 1 });
+    assert.match(r.headers.get('content-type')!, /application\/json/);
+  });
+
+  test('GET /api/v1/fleet has exactly the docs/http-api.md shape', async () => {
+    const r = await getJson(`${base}/api/v1/fleet`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(Object.keys(r.body), ['hosts']);
+    const host = r.body.hosts[0];
+    assert.deepEqual(Object.keys(host).sort(), ['connected', 'gpu', 'id', 'labels', 'lastSeen', 'services']);
+    assert.equal(host.id, 'gpu-a');
+    assert.equal(host.connected, true);
+    assert.deepEqual(host.labels, { rack: 'r1', gpu: 'h100' });
+    assert.ok(!Number.isNaN(Date.parse(host.lastSeen)));
+    assert.equal(host.gpu.gpus[0].name, 'NVIDIA H100');
+    const llama = host.services.find((s: { name: string }) => s.name === 'llama');
+    assert.deepEqual(Object.keys(llama).sort(), ['kind', 'lastProbe', 'name', 'reason', 'restarts', 'state', 'url']);
+    assert.deepEqual(Object.keys(llama.lastProbe).sort(), ['at', 'latencyMs', 'ok']);
+    assert.deepEqual(Object.keys(llama.restarts).sort(), ['count', 'lastAt', 'lastOutcome']);
+    assert.equal(llama.state, 'down');
+    assert.equal(llama.restarts.count, 1);
+    assert.equal(llama.lastProbe.latencyMs, 8);
+  });
+
+  test('GET /api/v1/events: oldest first, filters, since as ISO or epoch ms', async () => {
+    let r = await getJson(`${base}/api/v1/events`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(Object.keys(r.body), ['events']);
+    assert.deepEqual(r.body.events.map((e: { seq: number }) => e.seq), [1, 2, 3]);
+    assert.deepEqual(r.body.events[0], event(1, { to: 'down', service: 'llama', reason: 'refused' }), 'served as stored');
+
+    r = await getJson(`${base}/api/v1/events?host=gpu-a&service=qwen`);
+    assert.deepEqual(r.body.events.map((e: { seq: number }) => e.seq), [3]);
+    r = await getJson(`${base}/api/v1/events?host=nobody`);
+    assert.deepEqual(r.body.events, []);
+    r = await getJson(`${base}/api/v1/events?since=${new Date(T0 + 2000).toISOString()}`);
+    assert.deepEqual(r.body.events.map((e: { seq: number }) => e.seq), [2, 3]);
+    r = await getJson(`${base}/api/v1/events?since=${T0 + 3000}`);
+    assert.deepEqual(r.body.events.map((e: { seq: number }) => e.seq), [3]);
+    r = await getJson(`${base}/api/v1/events?since=${T0}&limit=1`);
+    assert.deepEqual(r.body.events.map((e: { seq: number }) => e.seq), [1]);
+    r = await getJson(`${base}/api/v1/events?type=restart_started`);
+    assert.deepEqual(r.body.events.map((e: { seq: number }) => e.seq), [2]);
+  });
+
+  test('bad queries, unknown paths and wrong methods are JSON errors', async () => {
+    for (const q of ['since=yesterday', 'since=2026-13-45T00:00:00Z', 'limit=0', 'limit=abc', 'limit=100000', 'type=nope', `host=${'x'.repeat(200)}`]) {
+      const r = await getJson(`${base}/api/v1/events?${q}`);
+      assert.equal(r.status, 400, q);
+      assert.equal(r.body.error.code, 'bad_request');
+      assert.equal(typeof r.body.error.message, 'string');
+    }
+    const nf = await getJson(`${base}/api/v1/nope`);
+    assert.equal(nf.status, 404);
+    assert.equal(nf.body.error.code, 'not_found');
+    const res = await fetch(`${base}/api/v1/fleet`, { method: 'POST' });
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('allow'), 'GET');
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'method_not_allowed');
+    const head = await fetch(`${base}/healthz`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+  });
+
+  test('GET / lists the fleet in HTML, escaped, refreshing itself', async () => {
+    const res = await fetch(`${base}/`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type')!, /text\/html/);
+    const html = await res.text();
+    assert.match(html, /http-equiv="refresh"/);
+    assert.match(html, /gpu-a/);
+    assert.match(html, /llama/);
+    assert.match(html, /served by fallback &#60;b&#62;/);
+    assert.ok(!html.includes('<b>'));
+  });
+});
+
+describe('HTTP API with viewer tokens', () => {
+  let t: TestCoordinator;
+  before(async () => {
+    t = await startTestCoordinator('', {}, { viewerTokens: [VIEWER_TOKEN] });
+  });
+  after(() => t.close());
+
+  test('read endpoints want a viewer or admin token; /healthz stays open', async () => {
+    const base = t.coord.url;
+    for (const path of ['/api/v1/fleet', '/api/v1/events', '/']) {
+      const none = await fetch(`${base}${path}`);
+      assert.equal(none.status, 401, path);
+      assert.match(none.headers.get('www-authenticate')!, /^Bearer/);
+      assert.equal(((await none.json()) as { error: { code: string } }).error.code, 'unauthorized');
+      assert.equal((await getJson(`${base}${path}`, 'wrong')).status, 401, path);
+      assert.equal((await getJson(`${base}${path}`, AGENT_TOKEN)).status, 401, `${path}: agent tokens are not viewer tokens`);
+      assert.equal((await getJson(`${base}${path}`, VIEWER_TOKEN)).status, 200, path);
+      assert.equal((await getJson(`${base}${path}`, ADMIN_TOKEN)).status, 200, path);
+    }
+    assert.equal((await getJson(`${base}/healthz`)).status, 200);
+  });
+});
+
+test('parseSince: ISO 8601 or epoch milliseconds', () => {
+  assert.equal(parseSince('1767225600000'), 1767225600000);
+  assert.equal(parseSince('2026-01-01T00:00:00Z'), Date.UTC(2026, 0, 1));
+  assert.equal(parseSince('2026-01-01T02:00:00+02:00'), Date.UTC(2026, 0, 1));
+  assert.equal(parseSince('2026-01-01'), Date.UTC(2026, 0, 1));
+  for (const bad of ['', 'now', '-5', '1e12', '2026-01-01T00:00:00Zjunk', '2026-02-30T99:00:00Z']) assert.equal(parseSince(bad), undefined, bad);
+});
