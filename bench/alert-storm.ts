@@ -13,7 +13,7 @@
  *
  * - Ours: `node dist/cli/main.js coordinator -c FILE` as a child process, SQLite in a temp
  *   dir, one `webhook` receiver. Alerts are produced the real way: simulated agents
- *   (bench/alerts/sim-agent.ts, the real protocol) send `state_changed` → down events with
+ *   (bench/lib/sim-agent.ts, the real protocol) send `state_changed` → down events with
  *   consistent snapshot and probes.
  * - Alertmanager: /usr/bin/prometheus-alertmanager, clustering off, a route to a
  *   webhook_config at the same receiver (send_resolved); the same alerts POSTed to
@@ -75,7 +75,7 @@ import { alertmanagerAvailable, amLiveHeapBytes, amMetrics, AM_BIN, metric, post
 import { countListed, GROUPING, startCoordinatorProcess, type CoordinatorProc } from './alerts/coordinator.js';
 import type { PipelineOnlyResult } from './alerts/pipeline-only.js';
 import { RECEIVER_LIMIT_BYTES, WebhookReceiver, type WebhookRecord } from './alerts/receiver.js';
-import { connectAll, SimAgent, warmUpValidators } from './alerts/sim-agent.js';
+import { connectAll, SimAgent, warmUpValidators } from './lib/sim-agent.js';
 import { CLK_TCK, pollUntil, procMemory, procTimes } from './lib/proc.js';
 import { fmt, fmtRatio, machineInfo, OUT_DIR, printTable, ratio, runBench, writeResult } from './lib/report.js';
 import { Inspector } from './lib/inspector.js';
@@ -364,7 +364,7 @@ async function oursBurst(dir: string, recv: WebhookReceiver): Promise<BurstResul
   const path = '/ours-burst';
   const coord = await startCoordinatorProcess({ cli: CLI, dir, webhookUrl: `${recv.url}${path}` });
   let lastAckAt = 0;
-  const agents = Array.from({ length: BURST_AGENTS }, (_, i) => new SimAgent(coord.wsUrl, coord.token, `host-${pad(i)}`, BURST_SERVICES, (_a, _n, at) => (lastAckAt = at)));
+  const agents = Array.from({ length: BURST_AGENTS }, (_, i) => new SimAgent({ url: coord.wsUrl, token: coord.token, id: `host-${pad(i)}`, services: BURST_SERVICES, validateOutgoing: 'first-of-type', onAck: (_a, _n, at) => (lastAckAt = at) }));
   const total = BURST_AGENTS * BURST_SERVICES;
   try {
     await connectAll(agents, 25);
@@ -373,7 +373,7 @@ async function oursBurst(dir: string, recv: WebhookReceiver): Promise<BurstResul
     await sleep(1000);
     const cpu0 = cpuTicks(coord.pid);
     const tFirst = Date.now();
-    for (const a of agents) a.down(a.services.map((s) => s.name), { probes: true });
+    for (const a of agents) a.down(a.serviceNames, undefined, { probes: 'now' });
     const tLast = Date.now();
     const first = await recv.waitFor(path, tFirst, 30_000, (r) => r.status === 'firing');
     const acked = await pollUntil(() => agents.every((a) => a.unacked === 0), 30_000, 5);
@@ -388,7 +388,7 @@ async function oursBurst(dir: string, recv: WebhookReceiver): Promise<BurstResul
     const firingRecords = recv.for(path).filter((r) => r.at >= tFirst);
     // everything recovers: the resolved notification
     const tRes = Date.now();
-    for (const a of agents) a.recover(a.services.map((s) => s.name));
+    for (const a of agents) a.recover(a.serviceNames);
     const resolved = await recv.waitFor(path, tRes, GROUP_INTERVAL_MS + 10_000, (r) => r.status === 'resolved');
     await sleep(1500);
     const all = recv.for(path).filter((r) => r.at >= tFirst);
@@ -413,7 +413,7 @@ async function oursBurst(dir: string, recv: WebhookReceiver): Promise<BurstResul
       warnings: coord.warnings().count,
     };
   } finally {
-    for (const a of agents) a.close();
+    for (const a of agents) a.terminate();
     await coord.stop();
   }
 }
@@ -487,12 +487,19 @@ async function oursSustained(dir: string, recv: WebhookReceiver, opts: Options, 
   const agents = Array.from(
     { length: agentCount },
     (_, i) =>
-      new SimAgent(coord.wsUrl, coord.token, `host-${pad(i, 4)}`, perAgent, (_a, n, at) => {
-        ackedTotal += n;
-        if (tStart) {
-          const s = Math.floor((at - tStart) / 1000);
-          perSecond[s] = (perSecond[s] ?? 0) + n;
-        }
+      new SimAgent({
+        url: coord.wsUrl,
+        token: coord.token,
+        id: `host-${pad(i, 4)}`,
+        services: perAgent,
+        validateOutgoing: 'first-of-type',
+        onAck: (_a, n, at) => {
+          ackedTotal += n;
+          if (tStart) {
+            const s = Math.floor((at - tStart) / 1000);
+            perSecond[s] = (perSecond[s] ?? 0) + n;
+          }
+        },
       }),
   );
   let inspector: Inspector | null = null;
@@ -531,7 +538,7 @@ async function oursSustained(dir: string, recv: WebhookReceiver, opts: Options, 
           if (!list) byAgent.set(a, (list = []));
           list.push(`svc-${Math.floor(k / agentCount)}`);
         }
-        for (const [a, names] of byAgent) agents[a]!.down(names, { probes: false });
+        for (const [a, names] of byAgent) agents[a]!.down(names, undefined, { probes: 'later' });
         sent += n;
       }
       if (now >= nextProbes) {
@@ -626,7 +633,7 @@ async function oursSustained(dir: string, recv: WebhookReceiver, opts: Options, 
     };
   } finally {
     inspector?.close();
-    for (const a of agents) a.close();
+    for (const a of agents) a.terminate();
     await coord.stop();
   }
 }

@@ -13,7 +13,7 @@ import { parseCoordinatorConfig } from '../../shared/config/coordinator-config.j
 import { silentLogger } from '../../shared/logger.js';
 import { startCoordinator, type RunningCoordinator } from '../../coordinator/main.js';
 import { startSlackReceiver, type FakeReceiver } from '../helpers/receivers.js';
-import { SimAgent } from '../helpers/sim-agents.js';
+import { SimAgent } from '../../bench/lib/sim-agent.js';
 
 const AGENT_TOKEN = 'rl-agent-token-0123456789';
 let dir: string;

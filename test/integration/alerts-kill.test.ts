@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, freePort, waitFor } from '../helpers/agent-harness.js';
 import { startSlackReceiver, startWebhookReceiver, type FakeReceiver } from '../helpers/receivers.js';
-import { SimAgent } from '../helpers/sim-agents.js';
+import { SimAgent } from '../../bench/lib/sim-agent.js';
 
 const AGENT_TOKEN = 'kill-agent-token-0123456789';
 const SLOW_MS = 4000;

@@ -20,7 +20,7 @@ import WebSocket from 'ws';
 import { CLI, freePort, waitFor } from '../helpers/agent-harness.js';
 import { startDiscordReceiver, startSlackReceiver, startWebhookReceiver, type FakeReceiver } from '../helpers/receivers.js';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
-import { SimAgent } from '../helpers/sim-agents.js';
+import { SimAgent } from '../../bench/lib/sim-agent.js';
 
 const AGENT_TOKEN = 'agentTOKEN-s3cr3t-aa11bb22';
 const ADMIN_TOKEN = 'adminTOKEN-s3cr3t-cc33dd44';

@@ -18,7 +18,7 @@ import { createLogger } from '../../shared/logger.js';
 import { startCoordinator, type RunningCoordinator } from '../../coordinator/main.js';
 import { startDiscordReceiver, startSlackReceiver, startWebhookReceiver, type FakeReceiver } from '../helpers/receivers.js';
 import { startSmtpServer, type SmtpTestServer } from '../helpers/smtp.js';
-import { SimFleet } from '../helpers/sim-agents.js';
+import { SimFleet } from '../../bench/lib/sim-agent.js';
 
 const AGENT_TOKEN = 'storm-agent-token-0123456789';
 const AGENTS = 250;

@@ -1,21 +1,23 @@
 /**
- * Simulated agents for coordinator integration tests: each one speaks the REAL agent
- * protocol (shared/protocol, README there) over its own real WebSocket to `/agent`, with
- * the Bearer token on the upgrade. It sends `hello`, waits for `welcome`, sends a
- * `snapshot` consistent with its local service states, and reports changes as `events`
- * (`state_changed`, seq from 1 and +1 per event within its bootId) plus a matching
- * `probes` message. Unacknowledged events are kept (a tiny in-memory spool) and replayed
- * in order after a reconnect, as the real agent does. Every frame from the coordinator is
- * validated with `parseCoordinatorMessage`; `ws` answers the coordinator's pings by itself,
- * so an agent stays online for as long as its socket is open.
+ * Simulated agents for coordinator tests and benchmarks: each one speaks the REAL agent
+ * protocol (docs/protocol.md) over its own real WebSocket to `/agent`, with the Bearer token
+ * on the upgrade, the way agent/link/client.ts does. It sends `hello`, waits for `welcome`,
+ * sends a `snapshot` consistent with its local service states, and reports changes as
+ * `events` (`state_changed`, seq from 1 and +1 per event within its bootId) plus `probes`
+ * (at once, or with the next `flushProbes()` as the real agent's once-a-second flush).
+ * Unacknowledged events are kept (a tiny in-memory spool) and replayed in order after a
+ * reconnect, as the real agent does. Every frame from the coordinator is validated with
+ * `parseCoordinatorMessage`; what it sends is validated too (every frame, or the first of
+ * each type where a benchmark measures sending); `ws` answers the coordinator's pings by
+ * itself, so an agent stays online for as long as its socket is open.
  *
- * Hundreds of agents in one test process are fine: each is one socket and a few maps.
- * Every wait is bounded in time; `close()` / `SimFleet.close()` terminate every socket.
+ * Thousands of agents in one process are fine: each is one socket and a few maps. Every
+ * wait is bounded in time; `terminate()` / `SimFleet.close()` end every socket.
  */
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, type ServiceState } from '../../shared/protocol/constants.js';
-import type { AgentMessage, CoordinatorMessage, Event, SnapshotService } from '../../shared/protocol/messages.js';
+import type { AgentMessage, CoordinatorMessage, Event, ProbeResult, SnapshotService } from '../../shared/protocol/messages.js';
 import { checkAgentMessage, encodeMessage, parseCoordinatorMessage } from '../../shared/protocol/parse.js';
 
 export interface SimAgentOptions {
@@ -30,7 +32,14 @@ export interface SimAgentOptions {
   kind?: string;
   /** initial state of every service; default healthy */
   initialState?: ServiceState;
+  /** validate every frame sent (default), or only the first of each type (benchmarks: sending is what they time) */
+  validateOutgoing?: 'every' | 'first-of-type';
+  /** told of every acknowledgement that moved the watermark: how many events it newly covers */
+  onAck?: (agent: SimAgent, newlyAcked: number, at: number) => void;
 }
+
+/** Frame types already validated once, for agents that validate only the first of each type. */
+const validatedTypes = new Set<string>();
 
 interface SimService {
   name: string;
@@ -41,6 +50,8 @@ interface SimService {
   since: string;
   ok: boolean;
   probeAt: string;
+  /** changed since the last `probes` frame */
+  dirty: boolean;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -58,6 +69,8 @@ export class SimAgent {
   readonly closes: { code: number; reason: string }[] = [];
   /** highest seq the coordinator acknowledged for this boot */
   ackedSeq = 0;
+  /** frames from the coordinator that failed validation (the socket is then closed with 4400) */
+  invalidFrames = 0;
   /** last seq used; the next event gets seq + 1 */
   private seq = 0;
   /** sent or not, not yet acknowledged: replayed in order after a reconnect */
@@ -76,7 +89,7 @@ export class SimAgent {
     const now = new Date().toISOString();
     names.forEach((name, i) => {
       const state = opts.initialState ?? 'healthy';
-      this.services.set(name, { name, kind: opts.kind ?? 'vllm', url: `http://127.0.0.1:${18000 + i}`, state, reason: state === 'healthy' ? 'ready' : 'initial', since: now, ok: state === 'healthy', probeAt: now });
+      this.services.set(name, { name, kind: opts.kind ?? 'vllm', url: `http://127.0.0.1:${18000 + (i % 1000)}`, state, reason: state === 'healthy' ? 'ready' : 'initial', since: now, ok: state === 'healthy', probeAt: now, dirty: false });
     });
   }
 
@@ -88,6 +101,20 @@ export class SimAgent {
   /** Events not yet acknowledged. */
   get unacked(): number {
     return this.spool.length;
+  }
+
+  /** The last seq used (0 before the first event). */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  get serviceNames(): string[] {
+    return [...this.services.keys()];
+  }
+
+  /** Bytes queued in the socket, not yet written. */
+  get buffered(): number {
+    return this.ws?.bufferedAmount ?? 0;
   }
 
   /**
@@ -142,10 +169,11 @@ export class SimAgent {
 
   /**
    * Services (default: all) move to `to`: one `state_changed` event each (from their
-   * current state), in one `events` message, then a `probes` message saying the same.
-   * Returns the events. Works while disconnected too: the events wait in the spool.
+   * current state), in one `events` message, then a `probes` message saying the same (at
+   * once, or with the next flushProbes() with `probes: 'later'`). Returns the events. Works
+   * while disconnected too: the events wait in the spool.
    */
-  setState(to: ServiceState, reason: string, names: readonly string[] = [...this.services.keys()]): Event[] {
+  setState(to: ServiceState, reason: string, names: readonly string[] = this.serviceNames, options: { probes?: 'now' | 'later' } = {}): Event[] {
     const at = new Date().toISOString();
     const events: Event[] = [];
     for (const name of names) {
@@ -158,25 +186,31 @@ export class SimAgent {
       s.since = at;
       s.ok = to === 'healthy' || to === 'degraded';
       s.probeAt = at;
+      s.dirty = true;
     }
     this.spool.push(...events);
     if (this.connected && events.length > 0) {
       for (let i = 0; i < events.length; i += EVENTS_PER_MESSAGE) this.sendMsg({ type: 'events', v: PROTOCOL_VERSION, events: events.slice(i, i + EVENTS_PER_MESSAGE) });
-      this.sendMsg({
-        type: 'probes',
-        v: PROTOCOL_VERSION,
-        results: names.map((n) => {
-          const s = this.services.get(n)!;
-          return { service: n, ok: s.ok, state: s.state, latencyMs: s.ok ? 12 : null, at: s.probeAt };
-        }),
-      });
+      if ((options.probes ?? 'now') === 'now') this.flushProbes();
     }
     return events;
   }
 
+  /** One `probes` frame with the services changed since the last one (the real agent sends one a second). */
+  flushProbes(): void {
+    const results: ProbeResult[] = [];
+    for (const s of this.services.values()) {
+      if (!s.dirty) continue;
+      s.dirty = false;
+      results.push({ service: s.name, ok: s.ok, state: s.state, latencyMs: s.ok ? 12 : null, at: s.probeAt });
+    }
+    if (!this.connected) return;
+    for (let i = 0; i < results.length; i += 1000) this.sendMsg({ type: 'probes', v: PROTOCOL_VERSION, results: results.slice(i, i + 1000) });
+  }
+
   /** healthy → down (retries exhausted), as the agent reports a crashed server. */
-  down(names?: readonly string[], reason = 'connection refused (unit inactive)'): Event[] {
-    return this.setState('down', reason, names);
+  down(names?: readonly string[], reason = 'connection refused (unit inactive)', options: { probes?: 'now' | 'later' } = {}): Event[] {
+    return this.setState('down', reason, names, options);
   }
 
   /** → healthy: the server answers ready again. */
@@ -217,14 +251,19 @@ export class SimAgent {
   }
 
   private sendMsg(msg: AgentMessage): void {
-    const problem = checkAgentMessage(msg);
-    if (problem) throw new Error(`${this.id}: would send an invalid ${msg.type}: ${problem}`);
+    const everyFrame = (this.opts.validateOutgoing ?? 'every') === 'every';
+    if (everyFrame || !validatedTypes.has(msg.type)) {
+      const problem = checkAgentMessage(msg);
+      if (problem) throw new Error(`${this.id}: would send an invalid ${msg.type}: ${problem}`);
+      validatedTypes.add(msg.type);
+    }
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeMessage(msg));
   }
 
   private onFrame(ws: WebSocket, data: WebSocket.RawData): void {
     const parsed = parseCoordinatorMessage(data as Buffer);
     if (!parsed.ok) {
+      this.invalidFrames++;
       ws.close(4400, `invalid: ${parsed.reason}`.slice(0, 120));
       return;
     }
@@ -242,7 +281,9 @@ export class SimAgent {
 
   private applyAck(seq: number): void {
     if (seq <= this.ackedSeq) return;
+    const newly = seq - this.ackedSeq;
     this.ackedSeq = seq;
+    this.opts.onAck?.(this, newly, Date.now());
     let drop = 0;
     while (drop < this.spool.length && this.spool[drop]!.seq <= seq) drop++;
     this.spool.splice(0, drop);
@@ -291,13 +332,8 @@ export class SimFleet {
   }
 
   /** Connects every agent, at most `parallel` handshakes at a time. */
-  async connectAll(parallel = 25, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
-    const queue = [...this.agents];
-    await Promise.all(
-      Array.from({ length: Math.min(parallel, queue.length) }, async () => {
-        for (let a = queue.shift(); a; a = queue.shift()) await a.connect(timeoutMs);
-      }),
-    );
+  connectAll(parallel = 25, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+    return connectAll(this.agents, parallel, timeoutMs);
   }
 
   /**
@@ -320,5 +356,34 @@ export class SimFleet {
   /** Terminates every socket. */
   close(): void {
     for (const a of this.agents) a.terminate();
+  }
+}
+
+/** Connects `agents`, at most `parallel` handshakes at a time; bounded by each connect's timeout. */
+export async function connectAll(agents: readonly SimAgent[], parallel = 25, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+  const queue = [...agents];
+  await Promise.all(
+    Array.from({ length: Math.min(parallel, queue.length) }, async () => {
+      for (let a = queue.shift(); a; a = queue.shift()) await a.connect(timeoutMs);
+    }),
+  );
+}
+
+/**
+ * Validates one frame of each type an agent sends in a storm (events, probes), so that with
+ * `validateOutgoing: 'first-of-type'` a burst's send loop measures sending, not the
+ * validators' first compilation.
+ */
+export function warmUpValidators(): void {
+  const at = new Date().toISOString();
+  const msgs: AgentMessage[] = [
+    { type: 'events', v: PROTOCOL_VERSION, events: [{ agentId: 'warm-up', bootId: 'warmup', seq: 1, at, type: 'state_changed', service: 'svc-0', from: 'healthy', to: 'down', reason: 'warm-up' }] },
+    { type: 'probes', v: PROTOCOL_VERSION, results: [{ service: 'svc-0', ok: false, state: 'down', latencyMs: null, at }] },
+  ];
+  for (const m of msgs) {
+    const problem = checkAgentMessage(m);
+    if (problem) throw new Error(`warm-up ${m.type} invalid: ${problem}`);
+    validatedTypes.add(m.type);
+    encodeMessage(m);
   }
 }
