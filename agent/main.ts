@@ -2,7 +2,7 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { AgentConfig } from '../shared/config/agent-config.js';
 import type { GpuInfo } from '../shared/protocol/messages.js';
-import type { startAgent as StartAgent, RunningAgent } from './agent.js';
+import { startAgent, type RunningAgent } from './agent.js';
 import type { CoordinatorLink } from './link/client.js';
 import { EventLog } from './events.js';
 import type { GpuReading } from './gpu/nvidia-smi.js';
@@ -12,7 +12,6 @@ export interface AgentProcessDeps {
   clock: Clock;
   logger: Logger;
   version: string;
-  startAgent: typeof StartAgent;
 }
 
 export interface AgentProcess {
@@ -51,7 +50,7 @@ export async function startAgentProcess(config: AgentConfig, deps: AgentProcessD
     });
     events.addSink(link);
   }
-  const agent = deps.startAgent(config, { clock: deps.clock, logger: deps.logger, version: deps.version, events });
+  const agent = startAgent(config, { clock: deps.clock, logger: deps.logger, version: deps.version, events });
   agentRef = agent;
   link?.start();
   deps.logger.info({ agentId: config.agent.id, services: config.services.length, standalone: !config.coordinator }, config.coordinator ? `agent started; coordinator ${config.coordinator.urls.join(', ')}` : 'agent started (standalone: no coordinator configured)');

@@ -10,8 +10,6 @@
  *         `bash -c 'for ...; do curl ...; done'` run with spawnSync, per curl.
  * The emulator is a separate, still-running process, so its CPU is in neither figure (it is
  * measured from /proc/PID/stat and shown alongside, per request, for reference only).
- * Ours runs under the V8 flags the agent and `check` set for themselves (AGENT_V8_FLAGS:
- * interpreter only, no optimising compiler), as it does in the agent.
  *
  * Then the same from outside (bench/lib/whole-process.ts): the whole agent process's CPU
  * per request with 8 services at 1 s, against a bash loop forking curl at the same pace.
@@ -19,8 +17,7 @@
  * npm run bench -- probe-cost [--runs N]   (N = seed probes, default 300; ours does 10×N)
  */
 import { spawnSync } from 'node:child_process';
-import { setFlagsFromString } from 'node:v8';
-import { AGENT_V8_FLAGS } from '../cli/run.js';
+import { AGENT_V8_FLAGS, runOnInterpreter } from '../agent/v8-flags.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createProbeDispatcher } from '../agent/probes/http-client.js';
 import { createProbe } from '../agent/probes/registry.js';
@@ -48,7 +45,8 @@ const TICK_MS = 1000 / CLK_TCK;
 
 async function main(): Promise<void> {
   const args = benchArgs();
-  for (const flag of AGENT_V8_FLAGS) setFlagsFromString(flag);
+  // as the agent and `check` run it (agent/v8-flags.ts)
+  runOnInterpreter();
   const seedProbes = Math.max(1, args.runs ?? 300);
   const ourProbes = seedProbes * 10;
 

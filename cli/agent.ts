@@ -1,10 +1,9 @@
 import { parseCommandArgs, usageError } from './args.js';
 import { loadAgentConfig } from '../shared/config/agent-config.js';
-import { releaseConfigAjv } from '../shared/config/load.js';
 import { createLogger } from '../shared/logger.js';
 import { systemClock } from '../shared/clock.js';
 import { version } from './version.js';
-import { collectGarbageNow } from './run.js';
+import { startAgentProcess } from '../agent/main.js';
 
 const HELP = `usage: llm-health agent -c agent.yaml
 
@@ -23,15 +22,8 @@ export async function agentMain(argv: string[]): Promise<number> {
   }
   if (!values.config) throw usageError(`agent: -c FILE is required\n${HELP}`);
   const config = loadAgentConfig(values.config);
-  // the config libraries and validators are garbage from here on: collected now, their
-  // memory is reused by what loads next instead of adding to the peak (bench/footprint)
-  releaseConfigAjv();
-  await collectGarbageNow();
   const logger = createLogger({ name: 'llm-health-agent', level: config.log.level, file: config.log.file });
-  const [{ startAgentProcess }, { startAgent }] = await Promise.all([import('../agent/main.js'), import('../agent/agent.js')]);
-  // module loading leaves garbage too; the first probe round reuses its pages
-  await collectGarbageNow();
-  const running = await startAgentProcess(config, { clock: systemClock, logger, version, startAgent });
+  const running = await startAgentProcess(config, { clock: systemClock, logger, version });
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {

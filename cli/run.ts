@@ -25,55 +25,6 @@ export function runMain(main: (argv: string[]) => Promise<number>, argv: string[
   );
 }
 
-/**
- * The agent lives on every GPU host: keep it small. At a few requests per second nothing in
- * it runs hot enough to repay a compiler, and compilers cost resident memory (their code
- * pages in the node binary, compile buffers, the code they make), so the agent commands
- * run their JavaScript on V8's interpreter and undici's WebAssembly HTTP parser on the
- * baseline tier:
- * - `--liftoff-only`: tiering the parser up briefly cost ~35 MB for no gain;
- * - `--no-opt`, `--no-sparkplug`: ~7 MB less RSS; a probe costs the same CPU within noise
- *   (bench/probe-cost applies these flags to what it measures).
- * Not here: `--compact-on-every-full-gc` lowered the first seconds' plateau but raised the
- * peak (evacuation copies live objects before freeing pages: 67 vs 64 MB), and
- * `--single-threaded-gc` aborts V8 when set after start-up.
- * Flags that must be set before V8 starts (semi-space size, worker threads, malloc arenas)
- * are in the agent's unit (deploy/llm-health-agent.service); bench/footprint runs the agent
- * with that environment.
- */
-export const AGENT_V8_FLAGS = ['--liftoff-only', '--no-opt', '--no-sparkplug'];
-
-export async function tuneForAgent(command: string | undefined): Promise<void> {
-  if (command !== 'agent' && command !== 'check') return;
-  const { setFlagsFromString } = await import('node:v8');
-  for (const flag of AGENT_V8_FLAGS) setFlagsFromString(flag);
-}
-
-let fullGc: (() => void) | undefined;
-
-/**
- * One full garbage collection, now. The agent daemon calls it twice while starting: after
- * its config is loaded (ajv's compiled validators, the YAML tree, the unloaded libraries)
- * and after its own modules are loaded. V8 would keep that garbage until its memory reducer
- * runs, about 8 s after start, and the first probe round would take fresh pages on top of
- * it; collected, the round reuses them. The agent's peak resident memory was that sum
- * (bench/footprint: about 2.5 MB lower with both collections).
- * `gc` is made available only inside a throwaway vm context (V8 installs it in contexts
- * created while --expose-gc is set), never on the process's own global object.
- */
-export async function collectGarbageNow(): Promise<void> {
-  if (!fullGc) {
-    const [{ setFlagsFromString }, { runInNewContext }] = await Promise.all([import('node:v8'), import('node:vm')]);
-    setFlagsFromString('--expose-gc');
-    try {
-      fullGc = runInNewContext('gc') as () => void;
-    } finally {
-      setFlagsFromString('--no-expose-gc');
-    }
-  }
-  fullGc();
-}
-
 export type CommandMain = (argv: string[]) => Promise<number>;
 export type CommandTable = Record<string, { summary: string; load: () => Promise<CommandMain> }>;
 
@@ -109,7 +60,6 @@ export function commandUsage(commands: CommandTable, opts: RouterOptions): strin
 export function commandRouter(commands: CommandTable, opts: RouterOptions): CommandMain {
   return async (argv) => {
     const [name, ...rest] = argv;
-    await tuneForAgent(name);
     if (!name || name === '--help' || name === '-h' || name === 'help') {
       process.stdout.write(`${commandUsage(commands, opts)}\n`);
       return name ? 0 : 2;

@@ -15,8 +15,14 @@ import { commandRouter, runMain, type CommandTable } from '../cli/run.js';
 import { version } from '../cli/version.js';
 
 const COMMANDS: CommandTable = {
-  check: { summary: 'probe every service once, restart failed units, exit 0 when healthy', load: async () => (await import('../cli/check.js')).checkMain },
-  agent: { summary: 'run the agent daemon', load: async () => (await import('../cli/agent.js')).agentMain },
+  check: { summary: 'probe every service once, restart failed units, exit 0 when healthy', load: async () => {
+    (await import('../agent/v8-flags.js')).runOnInterpreter();
+    return (await import('../cli/check.js')).checkMain;
+  } },
+  agent: { summary: 'run the agent daemon', load: async () => {
+    (await import('../agent/v8-flags.js')).runOnInterpreter();
+    return (await import('../cli/agent.js')).agentMain;
+  } },
   config: { summary: 'config validate -c FILE: validate an agent or coordinator config', load: async () => (await import('../cli/config.js')).configMain },
 };
 

@@ -70,21 +70,6 @@ const versionPlugin = {
   },
 };
 
-/**
- * shared/config/libraries.ts loads ajv and yaml through a run-time `require` so a daemon can
- * unload them after reading its config; a bundle has no node_modules to require from, so it
- * gets libraries.bundle.ts, which imports both (and so bundles them).
- */
-const configLibrariesPlugin = {
-  name: 'llm-health-config-libraries',
-  setup(build) {
-    build.onResolve({ filter: /^\.\/libraries\.js$/ }, (args) => {
-      if (relative(root, args.resolveDir) !== join('shared', 'config')) return undefined;
-      return { path: join(args.resolveDir, 'libraries.bundle.ts') };
-    });
-  },
-};
-
 /** Fails the build when the agent graph reaches a coordinator-only or native package. */
 const guardPlugin = {
   name: 'llm-health-agent-guard',
@@ -135,7 +120,7 @@ try {
     target: 'node20',
     banner: { js: banner },
     external: OPTIONAL_EXTERNAL,
-    plugins: [versionPlugin, configLibrariesPlugin, guardPlugin],
+    plugins: [versionPlugin, guardPlugin],
     // one file: dynamic imports of the command modules are inlined, no chunks
     splitting: false,
     sourcemap: false,

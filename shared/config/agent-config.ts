@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { ValidateFunction } from 'ajv';
 import { ConfigError, type ConfigIssue } from '../errors.js';
-import { configAjv, loadYamlConfig, logSchema, onConfigAjvRelease, readConfigFile, type LoadOptions } from './load.js';
+import { configAjv, loadYamlConfig, logSchema, readConfigFile, type LoadOptions } from './load.js';
 
 export const SERVICE_KINDS = ['llamacpp', 'vllm', 'tgi', 'ollama', 'sglang', 'openai', 'http', 'tcp'] as const;
 export type ServiceKind = (typeof SERVICE_KINDS)[number];
@@ -228,9 +228,6 @@ export interface AgentConfig {
 }
 
 let compiled: ValidateFunction | undefined;
-onConfigAjvRelease(() => {
-  compiled = undefined;
-});
 function validator(): ValidateFunction {
   return (compiled ??= configAjv().compile(agentConfigSchema));
 }

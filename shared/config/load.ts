@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
-import { configLibraries, unloadConfigLibraries } from './libraries.js';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { parseDocument } from 'yaml';
 import { parseDuration } from '../duration.js';
 import { ConfigError, ErrorCode, isErrnoException, type ConfigIssue } from '../errors.js';
 
@@ -10,27 +10,12 @@ import { ConfigError, ErrorCode, isErrnoException, type ConfigIssue } from '../e
  * fully defaulted object they can trust.
  */
 
-/** One ajv instance per process: schemas compile once (releaseConfigAjv() frees it). */
+/** One ajv instance per process: schemas compile once. */
 let sharedAjv: Ajv | undefined;
 
-/**
- * Drops the compiled config validators and unloads ajv and yaml (libraries.ts). A daemon
- * that has loaded its config once calls this so the validator code and the libraries
- * (several MB) can be collected; a later load loads and compiles again.
- */
-export function releaseConfigAjv(): void {
-  sharedAjv = undefined;
-  for (const release of releaseHooks) release();
-  unloadConfigLibraries();
-}
-const releaseHooks: (() => void)[] = [];
-/** Modules that cache a compiled validator register here to drop it on releaseConfigAjv(). */
-export function onConfigAjvRelease(hook: () => void): void {
-  releaseHooks.push(hook);
-}
 export function configAjv(): Ajv {
   if (sharedAjv) return sharedAjv;
-  const ajv = new (configLibraries().Ajv)({ allErrors: true, useDefaults: true, verbose: true, strict: true, allowUnionTypes: true });
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, allowUnionTypes: true });
   // `duration: true` accepts `2s`/`500ms`/integer ms and rewrites the value to milliseconds.
   ajv.addKeyword({
     keyword: 'duration',
@@ -99,7 +84,7 @@ export function readConfigFile(file: string): string {
 }
 
 export function parseYaml(file: string, text: string): unknown {
-  const doc = configLibraries().parseDocument(quoteFlowEnvRefs(text), { prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(quoteFlowEnvRefs(text), { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,

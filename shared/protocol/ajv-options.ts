@@ -1,6 +1,5 @@
 /**
- * The options the wire-protocol validators are compiled with, at run time (parse.ts) and
- * ahead of time (scripts/gen-events-validator.mjs): strict (a typo in a schema fails the
+ * The options the wire-protocol validators are compiled with (parse.ts): strict (a typo in a schema fails the
  * first time it is used), no defaults (the wire carries what was sent, nothing added), first
  * error only (allErrors on hostile input is wasted work), no type coercion.
  */

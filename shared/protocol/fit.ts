@@ -1,15 +1,13 @@
 import { Limits, PROTOCOL_VERSION } from './constants.js';
 import { describeAjvError } from './describe-error.js';
-import { validateEventsMessage } from './events-validator.js';
+import { agentMessageValidator } from './parse.js';
 import type { Event } from './messages.js';
 
-/**
- * null when `event` would pass the coordinator's validation inside an `events` message.
- * Uses the ahead-of-time validator directly, not parse.ts, which would load ajv.
- */
+/** null when `event` would pass the coordinator's validation inside an `events` message. */
 export function eventProblem(event: unknown): string | null {
-  if (validateEventsMessage({ type: 'events', v: PROTOCOL_VERSION, events: [event] })) return null;
-  return describeAjvError(validateEventsMessage.errors?.[0]);
+  const validate = agentMessageValidator('events');
+  if (validate({ type: 'events', v: PROTOCOL_VERSION, events: [event] })) return null;
+  return describeAjvError(validate.errors?.[0]);
 }
 
 /**

@@ -2,7 +2,6 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { PROTOCOL_AJV_OPTIONS } from './ajv-options.js';
 import { CloseCode, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION } from './constants.js';
 import { describeAjvError } from './describe-error.js';
-import { validateEventsMessage } from './events-validator.js';
 import type { AgentMessage, CoordinatorMessage } from './messages.js';
 import { agentMessageSchemas, coordinatorMessageSchemas } from './schemas.js';
 
@@ -43,18 +42,12 @@ export function closeCodeFor(code: ParseFailureCode): CloseCode {
  * (a typo in a schema fails the first time it is used — the protocol tests use every one),
  * no defaults (the wire carries what was sent, nothing added), first error only (allErrors on
  * hostile input is wasted work). Lazy because the agent needs only a few of them and every
- * compiled schema costs resident memory on each GPU host; `events`, the message every agent
- * checks and the coordinator receives most, comes compiled ahead of time. Validators are
- * reused read-only; the `errors` property ajv sets is read synchronously right after each call.
+ * compiled schema costs resident memory on each GPU host. Validators are reused read-only;
+ * the `errors` property ajv sets is read synchronously right after each call.
  */
 class ValidatorTable {
-  private readonly compiled: Map<string, ValidateFunction>;
-  constructor(
-    private readonly schemas: Readonly<Record<string, object>>,
-    precompiled: Readonly<Record<string, ValidateFunction>> = {},
-  ) {
-    this.compiled = new Map(Object.entries(precompiled));
-  }
+  private readonly compiled = new Map<string, ValidateFunction>();
+  constructor(private readonly schemas: Readonly<Record<string, object>>) {}
 
   get(type: string): ValidateFunction | undefined {
     let v = this.compiled.get(type);
@@ -72,7 +65,7 @@ function protocolAjv(): Ajv {
 }
 
 const validators = {
-  agent: new ValidatorTable(agentMessageSchemas, { events: validateEventsMessage }),
+  agent: new ValidatorTable(agentMessageSchemas),
   coordinator: new ValidatorTable(coordinatorMessageSchemas),
 };
 
@@ -142,6 +135,11 @@ export function parseCoordinatorMessage(frame: Frame, options: ParseOptions = {}
  * Checks an already-built message before sending it (tests, and the agent's spool when it
  * reloads events from disk). Returns null when valid, else the reason.
  */
+/** The validator of one agent message type (the agent checks each event it makes: fit.ts). */
+export function agentMessageValidator(type: AgentMessage['type']): ValidateFunction {
+  return validators.agent.get(type)!;
+}
+
 export function checkAgentMessage(msg: AgentMessage): string | null {
   return checkWith(msg, validators.agent);
 }

@@ -2,8 +2,7 @@ import { EVENT_TYPES, Limits, PROTOCOL_VERSION, SERVICE_STATES } from './constan
 
 /**
  * JSON Schemas for every message, both directions (docs/protocol.md). Plain constants so both ends
- * compile the same text; `parse.ts` compiles them once (the `events` message also ahead of
- * time: scripts/gen-events-validator.mjs). Every object is closed
+ * compile the same text; `parse.ts` compiles them once. Every object is closed
  * (`additionalProperties: false`) and every string and array is bounded, so a valid
  * message is also a bounded one. The TypeScript types in `messages.ts` mirror these;
  * test/shared/protocol.test.ts keeps the two in step with one sample per message.
