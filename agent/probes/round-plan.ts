@@ -50,8 +50,13 @@ export function deepDue(state: RoundState, deep: DeepProbeConfig | undefined, ur
  * Often enough to see a stall well within stallAfter, and whenever a deep probe is due
  * (moving counters can stand in for it).
  */
+/** Metrics are configured and the server has not said it has none. */
+export function metricsWanted(state: RoundState, service: ServiceConfig): boolean {
+  return service.metrics !== false && state.metricsSupported !== false;
+}
+
 export function metricsDue(state: RoundState, service: ServiceConfig, deep: DeepProbeConfig | undefined, url: string, now: number): boolean {
-  if (service.metrics === false || state.metricsSupported === false) return false;
+  if (!metricsWanted(state, service)) return false;
   return state.lastMetricsAt === undefined || now - state.lastMetricsAt >= Math.max(service.interval, service.stallAfter / 6) || deepDue(state, deep, url, now);
 }
 

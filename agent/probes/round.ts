@@ -1,7 +1,7 @@
 import type { Clock } from '../../shared/clock.js';
 import type { DeepProbeConfig, ServiceConfig } from '../../shared/config/agent-config.js';
 import { runLadder, type LadderAttempt } from './ladder.js';
-import { creditFromMetrics, deepDue, deepPassed, metricsDue, readyDue, type RoundState } from './round-plan.js';
+import { creditFromMetrics, deepDue, deepPassed, metricsDue, metricsWanted, readyDue, type RoundState } from './round-plan.js';
 import type { MetricsRead, MetricsSample, Probe, ProbeAttempt, ProbeContext, ProbeLevel, ProbeOutcome, RoundResult, StallObservation } from './types.js';
 
 export { createRoundState, READY_EVERY_MS, type RoundState } from './round-plan.js';
@@ -194,7 +194,7 @@ class Round {
   private async readMetrics(url: string, ctx: ProbeContext): Promise<void> {
     const { service, probe } = this;
     const state = this.opts.state;
-    if (!probe.metrics || service.metrics === false || state.metricsSupported === false) return;
+    if (!probe.metrics || !metricsWanted(state, service)) return;
     const read = await guard<MetricsRead>(() => probe.metrics!(url, ctx), (detail) => ({ status: 'failed', detail }));
     if (read.status === 'ok') {
       state.metricsSupported = true;
@@ -224,7 +224,7 @@ class Round {
     const state = this.opts.state;
     const busy = (why: string): ProbeAttempt => ({ ...timedOut, outcome: 'busy', detail: `${timedOut.detail}; queued behind ${why}` });
     const before = this.metrics ?? state.lastMetrics;
-    if (before && probe.metrics && service.metrics !== false && state.metricsSupported !== false) {
+    if (before && probe.metrics && metricsWanted(state, service)) {
       await this.readMetrics(url, ctx);
       const after = this.metrics;
       if (!after || after === before || after.running + after.waiting <= 0 || after.progress <= before.progress) return undefined;
