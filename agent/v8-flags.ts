@@ -16,3 +16,11 @@ export const AGENT_V8_FLAGS = ['--liftoff-only', '--no-opt', '--no-sparkplug'];
 export function runOnInterpreter(): void {
   for (const flag of AGENT_V8_FLAGS) setFlagsFromString(flag);
 }
+
+/** A command loader that sets the flags first, before the command's code is loaded. */
+export function interpreted<T>(load: () => Promise<T>): () => Promise<T> {
+  return () => {
+    runOnInterpreter();
+    return load();
+  };
+}

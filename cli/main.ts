@@ -3,17 +3,12 @@
  * The `llm-health` command: picks a subcommand and hands it the remaining arguments.
  * Each subcommand module is imported lazily so `check` does not load the coordinator.
  */
+import { interpreted } from '../agent/v8-flags.js';
 import { commandRouter, runMain, type CommandTable } from './run.js';
 
 const COMMANDS: CommandTable = {
-  check: { summary: 'probe every service once, restart failed units, exit 0 when healthy', load: async () => {
-    (await import('../agent/v8-flags.js')).runOnInterpreter();
-    return (await import('./check.js')).checkMain;
-  } },
-  agent: { summary: 'run the agent daemon', load: async () => {
-    (await import('../agent/v8-flags.js')).runOnInterpreter();
-    return (await import('./agent.js')).agentMain;
-  } },
+  check: { summary: 'probe every service once, restart failed units, exit 0 when healthy', load: interpreted(async () => (await import('./check.js')).checkMain) },
+  agent: { summary: 'run the agent daemon', load: interpreted(async () => (await import('./agent.js')).agentMain) },
   coordinator: { summary: 'run the coordinator daemon', load: async () => (await import('./coordinator.js')).coordinatorMain },
   status: { summary: 'fleet table from a coordinator', load: async () => (await import('./status.js')).statusMain },
   silence: { summary: 'silences: add, list, expire (matchers, duration, comment)', load: async () => (await import('./silence.js')).silenceMain },

@@ -11,18 +11,13 @@
  * `version` comes from cli/version.ts, which the bundler replaces with the package.json
  * version at build time (the bundle has no package.json next to it).
  */
+import { interpreted } from '../agent/v8-flags.js';
 import { commandRouter, runMain, type CommandTable } from '../cli/run.js';
 import { version } from '../cli/version.js';
 
 const COMMANDS: CommandTable = {
-  check: { summary: 'probe every service once, restart failed units, exit 0 when healthy', load: async () => {
-    (await import('../agent/v8-flags.js')).runOnInterpreter();
-    return (await import('../cli/check.js')).checkMain;
-  } },
-  agent: { summary: 'run the agent daemon', load: async () => {
-    (await import('../agent/v8-flags.js')).runOnInterpreter();
-    return (await import('../cli/agent.js')).agentMain;
-  } },
+  check: { summary: 'probe every service once, restart failed units, exit 0 when healthy', load: interpreted(async () => (await import('../cli/check.js')).checkMain) },
+  agent: { summary: 'run the agent daemon', load: interpreted(async () => (await import('../cli/agent.js')).agentMain) },
   config: { summary: 'config validate -c FILE: validate an agent or coordinator config', load: async () => (await import('../cli/config.js')).configMain },
 };
 
