@@ -17,16 +17,16 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, readdirSync } from 'node:fs';
-import { AGENT_BUNDLE, agentYaml, spawnAgent, type AgentService } from './lib/agent.js';
+import { AGENT_BUNDLE, agentYaml, MIXED_FLEET, spawnAgent, startEmulatorFleet, type AgentService } from './lib/agent.js';
 import { agentUnitEnvironment } from './lib/unit-env.js';
 import { CLI } from './lib/services.js';
 import { findMonit, MONIT_SKIP_MESSAGE, startMonit } from './lib/monit.js';
 import type { ChildProcess } from 'node:child_process';
 import { CLK_TCK, procMemory, procTimes, spawnGroup, stopGroup } from './lib/proc.js';
 import { benchArgs, fmt, fmtRatio, machineInfo, max, mean, printTable, ratio, runBench, writeResult } from './lib/report.js';
-import { alivePath, createBenchServices, emulatorRequests, freePort, waitHealthy, type BenchServices, type Kind } from './lib/services.js';
+import { alivePath, createBenchServices, emulatorRequests, type BenchServices } from './lib/services.js';
 
-const KINDS: Kind[] = ['llamacpp', 'llamacpp', 'vllm', 'vllm', 'tgi', 'ollama', 'sglang', 'openai'];
+const KINDS = MIXED_FLEET;
 const WARMUP_MS = 5_000;
 
 interface Window {
@@ -72,17 +72,10 @@ async function main(): Promise<void> {
 
   const services = createBenchServices('footprint');
   const windows: Window[] = [];
-  const fleet: (AgentService & { unit: string })[] = [];
+  let fleet: (AgentService & { unit: string })[] = [];
   let idle: ChildProcess | null = null;
   try {
-    for (const [i, kind] of KINDS.entries()) {
-      const port = await freePort();
-      const unit = `fp-${i}-${kind}.service`;
-      services.emulatorUnit(unit, kind, port);
-      fleet.push({ name: `${kind}-${i}`, kind, port, unit });
-    }
-    await Promise.all(fleet.map((s) => services.ctl('start', s.unit)));
-    for (const s of fleet) if (!(await waitHealthy(s.port, alivePath(s.kind)))) throw new Error(`${s.unit} did not come up`);
+    fleet = await startEmulatorFleet(services, KINDS, 'fp');
 
     // a real GPU host runs hundreds of processes; monit reads them all every cycle
     if (extraProcesses > 0) {

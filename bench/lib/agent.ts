@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { spawnGroup, stopGroup } from './proc.js';
-import { CLI, type Kind } from './services.js';
+import { alivePath, CLI, freePort, waitHealthy, type BenchServices, type Kind } from './services.js';
 import { agentUnitEnvironment } from './unit-env.js';
 import type { AgentEvent } from '../../agent/events.js';
 
@@ -132,3 +132,23 @@ ${svc}`;
 }
 
 export const isState = (service: string, to: string) => (e: AgentEvent) => e.type === 'state_changed' && e.service === service && e.to === to;
+
+/** The 8 servers of mixed kinds the footprint and whole-process benchmarks watch. */
+export const MIXED_FLEET: readonly Kind[] = ['llamacpp', 'llamacpp', 'vllm', 'vllm', 'tgi', 'ollama', 'sglang', 'openai'];
+
+/**
+ * One emulator unit per kind (units named `${prefix}-N-KIND.service`), started and answering
+ * their alive path; throws naming the first that did not come up.
+ */
+export async function startEmulatorFleet(services: BenchServices, kinds: readonly Kind[], prefix: string): Promise<(AgentService & { unit: string })[]> {
+  const fleet: (AgentService & { unit: string })[] = [];
+  for (const [i, kind] of kinds.entries()) {
+    const port = await freePort();
+    const unit = `${prefix}-${i}-${kind}.service`;
+    services.emulatorUnit(unit, kind, port);
+    fleet.push({ name: `${kind}-${i}`, kind, port, unit });
+  }
+  await Promise.all(fleet.map((s) => services.ctl('start', s.unit)));
+  for (const s of fleet) if (!(await waitHealthy(s.port, alivePath(s.kind)))) throw new Error(`${s.unit} did not come up`);
+  return fleet;
+}

@@ -6,11 +6,10 @@
  * divided by the HTTP requests the servers received in that window.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { agentYaml, spawnAgent, type AgentService } from './agent.js';
+import { agentYaml, MIXED_FLEET, spawnAgent, startEmulatorFleet, type AgentService } from './agent.js';
 import { CLK_TCK, procTimes, spawnGroup, stopGroup } from './proc.js';
-import { alivePath, createBenchServices, emulatorRequests, freePort, waitHealthy, type Kind } from './services.js';
+import { alivePath, createBenchServices, emulatorRequests } from './services.js';
 
-const KINDS: Kind[] = ['llamacpp', 'llamacpp', 'vllm', 'vllm', 'tgi', 'ollama', 'sglang', 'openai'];
 const WARMUP_MS = 5_000;
 
 export interface WholeProcessWindow {
@@ -46,17 +45,9 @@ async function window(tool: WholeProcessWindow['tool'], pid: number, withChildre
 /** Alternating windows of each tool, `segments` each, `segmentMs` long. */
 export async function measureWholeProcess(segments: number, segmentMs: number): Promise<WholeProcessWindow[]> {
   const services = createBenchServices('probe-cost');
-  const fleet: (AgentService & { unit: string })[] = [];
   const windows: WholeProcessWindow[] = [];
   try {
-    for (const [i, kind] of KINDS.entries()) {
-      const port = await freePort();
-      const unit = `pc-${i}-${kind}.service`;
-      services.emulatorUnit(unit, kind, port);
-      fleet.push({ name: `${kind}-${i}`, kind, port, unit });
-    }
-    await Promise.all(fleet.map((s) => services.ctl('start', s.unit)));
-    for (const s of fleet) if (!(await waitHealthy(s.port, alivePath(s.kind)))) throw new Error(`${s.unit} did not come up`);
+    const fleet = await startEmulatorFleet(services, MIXED_FLEET, 'pc');
     const urls = fleet.map((s) => `http://127.0.0.1:${s.port}${alivePath(s.kind)}`).join(' ');
     for (let seg = 0; seg < segments; seg++) {
       const agent = spawnAgent(services.dir, `agent-probe-cost-${seg}`, agentYaml(fleet, services.systemctl), services.env);
