@@ -41,8 +41,9 @@ const LONG = 1_000_000; // tokens: far longer than any scenario; the clients are
 const restarts = (agent: AgentProcess) => agent.events.filter((e) => e.type === 'restart_started');
 const isState = (to: string) => (e: LoggedEvent) => e.type === 'state_changed' && e.to === to;
 
-function service(port: number, unit: string, extra = ''): string {
-  return `  - name: llama\n    kind: llamacpp\n    url: http://127.0.0.1:${port}\n    unit: ${unit}\n    metrics: true\n${extra}`;
+/** The agent's service entry; `metrics: true` unless told the server has none. */
+function service(port: number, unit: string, extra = '', metrics = true): string {
+  return `  - name: llama\n    kind: llamacpp\n    url: http://127.0.0.1:${port}\n    unit: ${unit}\n${metrics ? '    metrics: true\n' : ''}${extra}`;
 }
 
 for (const target of targets) {
@@ -64,6 +65,13 @@ for (const target of targets) {
       await h.start(unit);
       await waitFor(() => h.healthy(`http://127.0.0.1:${port}/health`), 15_000, `${unit} answering /health`);
       return port;
+    }
+
+    /** After `ms`, the agent has restarted nothing and the server is the same process. */
+    async function leftAlone(agent: AgentProcess, unit: string, pid: number, ms: number): Promise<void> {
+      await sleep(ms);
+      assert.deepEqual(restarts(agent).map((e) => e.reason), [], 'no restart');
+      assert.equal(h.sandbox.mainPid(unit), pid);
     }
 
     function generate(port: number, count: number): Generations {
@@ -115,9 +123,7 @@ for (const target of targets) {
       const agent = h.spawnAgent(agentYaml(service(port, unit, '    deepProbe: { every: 1s, timeout: 1s }\n')));
       const busy = await agent.waitEvent(isState('degraded'), 15_000, 'degraded (busy)');
       assert.match(busy.reason, /^busy: .*queued behind 2 running, \d+ waiting request\(s\)/);
-      await sleep(5_000);
-      assert.deepEqual(restarts(agent).map((e) => e.reason), []);
-      assert.equal(h.sandbox.mainPid(unit), pid);
+      await leftAlone(agent, unit, pid, 5_000);
       assert.equal(gen.failed(), 0);
       gen.stop();
       await agent.stop();
@@ -136,12 +142,10 @@ for (const target of targets) {
       const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
       assert.equal(metrics.status, 501, '/metrics needs --metrics');
       await metrics.arrayBuffer();
-      const agent = h.spawnAgent(agentYaml(service(port, unit, '    deepProbe: { every: 1s, timeout: 1s }\n').replace('    metrics: true\n', '')));
+      const agent = h.spawnAgent(agentYaml(service(port, unit, '    deepProbe: { every: 1s, timeout: 1s }\n', false)));
       const busy = await agent.waitEvent(isState('degraded'), 15_000, 'degraded (busy)');
       assert.match(busy.reason, /^busy: .*queued behind 2 busy slot\(s\) still decoding/);
-      await sleep(5_000);
-      assert.deepEqual(restarts(agent).map((e) => e.reason), []);
-      assert.equal(h.sandbox.mainPid(unit), pid);
+      await leftAlone(agent, unit, pid, 5_000);
       assert.equal(gen.failed(), 0);
       gen.stop();
       await agent.stop();
@@ -166,9 +170,7 @@ for (const target of targets) {
       const agent = h.spawnAgent(yaml);
       const degraded = await agent.waitEvent(isState('degraded'), 15_000, 'degraded (mismatch)');
       assert.match(degraded.reason, /^configuration mismatch: .*deepProbe\.vision is set but the server does not accept images/);
-      await sleep(4_000);
-      assert.deepEqual(restarts(agent).map((e) => e.reason), []);
-      assert.equal(h.sandbox.mainPid(unit), pid);
+      await leftAlone(agent, unit, pid, 4_000);
       await agent.stop();
 
       const check = await runCheck(yaml, ['--json']);
