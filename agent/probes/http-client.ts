@@ -1,12 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Dispatcher } from 'undici';
-// Only the parts the prober uses: the package index also loads fetch, WebSocket, caches and
-// mocks, which cost the agent 4.4 MB of resident memory and a quarter more CPU (0.92 vs
-// 1.17 % of a core with 8 servers at 1 s; bench/README.md). These paths are not undici's
-// public API, so package.json pins undici's exact version and
-// test/agent/probes/undici-parts.test.ts checks they are the index's own classes.
-import UndiciAgent from 'undici/lib/dispatcher/agent.js';
-import undiciErrors from 'undici/lib/core/errors.js';
+import { Agent as UndiciAgent, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ProbeOutcome } from './types.js';
 
 /**
