@@ -4,6 +4,8 @@ import { SystemClock, type Clock } from '../shared/clock.js';
 import type { CoordinatorConfig } from '../shared/config/coordinator-config.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { AGENT_WS_PATH } from '../shared/protocol/constants.js';
+import { AgentTokens } from './agent-tokens.js';
+import { registerHostRoutes } from './http/hosts-api.js';
 import { TokenSet } from './auth.js';
 import { fleetFromAgents } from './fleet/reduce.js';
 import { FleetTracker } from './fleet/tracker.js';
@@ -66,13 +68,20 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
   let hub: AgentHub | undefined;
   try {
     await store.fleet.markAllDisconnected();
-    const fleet = new FleetTracker(clock, config.fleet.agentLostAfter, fleetFromAgents(await store.fleet.listAgents(), clock.now()));
+    const agentTokens = new AgentTokens(config.auth.agentTokens);
+    for (const source of agentTokens.unbound) {
+      logger.warn(
+        { token: source },
+        `${source} is a plain agent token: any agent holding it may speak as any agent id (take over another host's connection, forge its events). Bind it: { token, agents: [ids or globs] }`,
+      );
+    }
+    const fleet = new FleetTracker(clock, config.fleet.agentLostAfter, fleetFromAgents(await store.fleet.listAgents(), clock.now()), config.fleet.retireAfter);
     const agentHub = new AgentHub({
       store,
       fleet,
       clock,
       logger,
-      agentTokens: new TokenSet(config.auth.agentTokens),
+      agentTokens,
       maxPayload: config.limits.maxPayload,
       helloTimeout: config.fleet.helloTimeout,
     });
@@ -81,6 +90,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     const router = new Router({ viewerTokens: new TokenSet(config.auth.viewerTokens), adminTokens: new TokenSet(config.auth.adminTokens) }, logger);
     registerApiRoutes(router, { fleet, events: store.events, health: () => ({ version: deps.version ?? 'unknown', connectedAgents: agentHub.connectedAgents.length }) });
     registerStatusPage(router, { fleet });
+    registerHostRoutes(router, { fleet, store: store.fleet, clock, logger });
 
     // Alerts: rules over fleet state → silences/inhibition/grouping/dedup → durable outbox →
     // one delivery worker per receiver. The pipeline starts once the URL is known.
@@ -119,6 +129,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       updateLog: (entry) => delivery.updateLog(entry),
       silences: () => silences.all(),
       agentLostAfter: config.fleet.agentLostAfter,
+      retireAfter: config.fleet.retireAfter,
       onError: (err: unknown) => logger.error({ err: (err as Error).message }, 'alert pipeline error'),
     });
     pipeline = alerts;

@@ -24,7 +24,7 @@ import { parseCoordinatorConfig } from '../shared/config/coordinator-config.js';
 import { formatDuration, parseDuration } from '../shared/duration.js';
 import { createLogger } from '../shared/logger.js';
 import { allHealthy, Chaos } from './chaos.js';
-import { killEverythingSync, layoutFleet, spawnAgents, startEmulators, stopAgents, stopEmulators, type AgentChild, type FleetLayout } from './fleet.js';
+import { HOST_IDS, killEverythingSync, layoutFleet, spawnAgents, startEmulators, stopAgents, stopEmulators, type AgentChild, type FleetLayout } from './fleet.js';
 import { startSinks, type RunningSinks, type Sink } from './sinks.js';
 import { clock, tellStory, type Story } from './story.js';
 
@@ -160,8 +160,11 @@ export async function demoMain(argv: string[]): Promise<number> {
     checkpoint();
 
     // --- coordinator, in this process
+    // the agents' token, and the coordinator's line binding it to the demo's agent ids
     const tokenFile = join(dir, 'agent-token');
-    writeFileSync(tokenFile, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+    const token = randomBytes(24).toString('base64url');
+    writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+    writeFileSync(join(dir, 'agent-tokens'), `${token} ${HOST_IDS.join(' ')}\n`, { mode: 0o600 });
     coordLog = createWriteStream(join(dir, 'coordinator.log'), { flags: 'a' });
     const logger = createLogger({ name: 'coordinator', level: 'info', destination: coordLog });
     const coordFile = join(dir, 'coordinator.yaml');
@@ -290,7 +293,7 @@ export function coordinatorYaml(port: number, sinks: readonly Sink[]): string {
     `listen: 127.0.0.1:${port}`,
     'dataDir: ./coordinator-data',
     'auth:',
-    '  agentTokenFile: ./agent-token',
+    '  agentTokenFile: ./agent-tokens',
     'fleet:',
     '  agentLostAfter: 15s',
     '  heartbeatInterval: 2s',

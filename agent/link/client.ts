@@ -29,6 +29,14 @@ export interface LinkOptions {
 }
 
 const RECONNECT_BASE_MS = 500;
+/**
+ * Replaced (4001) this often within the window means another process says hello with this
+ * agent id: the two would take the connection from each other forever, so the agent waits
+ * minutes between tries and says why (the coordinator raises LLMAgentDuplicateId).
+ */
+const DUPLICATE_REPLACEMENTS = 2;
+const DUPLICATE_WINDOW_MS = 10 * 60_000;
+const DUPLICATE_BACKOFF_MS = 5 * 60_000;
 /** ws.bufferedAmount above this means the network is not keeping up: routine data waits */
 const PRESSURE_BYTES = 1024 * 1024;
 
@@ -57,6 +65,8 @@ export class CoordinatorLink implements EventSink {
   private lastHeardAt = 0;
   private maxFrame = DEFAULT_MAX_FRAME_BYTES;
   private connectedOnce = false;
+  /** when this agent's connections were replaced (4001) lately */
+  private replacedAt: number[] = [];
 
   constructor(private readonly opts: LinkOptions) {
     this.spool = Spool.open({
@@ -174,18 +184,41 @@ export class CoordinatorLink implements EventSink {
       this.opts.clock.clearTimeout(this.heartbeatTimer);
       if (this.stopped) return;
       if (wasReady || code !== 1006) logger.warn({ url, code, reason: reason.toString() }, 'coordinator link closed');
-      if (code === CloseCode.UnsupportedVersion) logger.error('coordinator speaks another protocol version; upgrade one side');
       this.urlIndex += 1;
-      this.scheduleReconnect();
+      this.scheduleReconnect(this.afterClose(code));
     });
   }
 
-  private scheduleReconnect(): void {
+  /** What a close code says about retrying: a delay floor in ms (0: the usual backoff). */
+  private afterClose(code: number): number {
+    const { logger, source, clock } = this.opts;
+    if (code === CloseCode.UnsupportedVersion) logger.error('coordinator speaks another protocol version; upgrade one side');
+    if (code === CloseCode.Forbidden) {
+      logger.error(
+        { agentId: source.agentId },
+        `coordinator refused agent id ${JSON.stringify(source.agentId)} for this token (4403): the token is bound to other agent ids in the coordinator's auth.agentTokens; fix agent.id or the coordinator's config`,
+      );
+      // a configuration problem will not fix itself: straight to the backoff cap
+      this.attempt = Math.max(this.attempt, 30);
+    }
+    if (code !== CloseCode.Replaced) return 0;
+    const now = clock.now();
+    this.replacedAt = [...this.replacedAt.filter((t) => now - t < DUPLICATE_WINDOW_MS), now];
+    if (this.replacedAt.length < DUPLICATE_REPLACEMENTS) return 0;
+    const waitMs = Math.max(DUPLICATE_BACKOFF_MS, this.opts.config.reconnectMax);
+    logger.error(
+      { agentId: source.agentId, replaced: this.replacedAt.length, retryInMs: waitMs },
+      `another agent process is connected to the coordinator as ${JSON.stringify(source.agentId)} (this connection was replaced ${this.replacedAt.length} times in 10 minutes): give each host its own agent.id; retrying every ${Math.round(waitMs / 60_000)} minutes`,
+    );
+    return waitMs;
+  }
+
+  private scheduleReconnect(floorMs = 0): void {
     const max = this.opts.config.reconnectMax;
     const ceiling = Math.min(max, RECONNECT_BASE_MS * 2 ** Math.min(this.attempt, 20));
     this.attempt += 1;
     // full jitter: a fleet of agents reconnecting after a coordinator restart spreads out
-    const delay = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+    const delay = Math.max(floorMs, Math.round(ceiling / 2 + (Math.random() * ceiling) / 2));
     this.reconnectTimer = this.opts.clock.setTimeout(() => this.connect(), delay);
   }
 

@@ -34,6 +34,8 @@ export interface AlertPipelineOptions {
   silences: () => readonly Silence[];
   /** docs/protocol.md `fleet.agentLostAfter`, ms */
   agentLostAfter: number;
+  /** docs/configuration.md `fleet.retireAfter`, ms; default never */
+  retireAfter?: number;
   evaluateEvery?: number;
   /** how long resolved alerts stay visible (alerts({ resolved: true })); default 15 min */
   resolvedRetention?: number;
@@ -107,7 +109,7 @@ export class AlertPipeline {
     const now = this.opts.clock.now();
     this.lastEvalAt = now;
     this.evaluations++;
-    const result = evaluateRules(fleet, now, this.memory, { agentLostAfter: this.opts.agentLostAfter });
+    const result = evaluateRules(fleet, now, this.memory, { agentLostAfter: this.opts.agentLostAfter, retireAfter: this.opts.retireAfter ?? Infinity });
     this.memory = result.memory;
     const changes = this.active.update(result.byHost, now);
     for (const c of changes) this.inhibit.observe(c);

@@ -1,6 +1,6 @@
 import type { GpuReport } from '../../shared/protocol/messages.js';
 import type { FleetState, HostEntry, ServiceEntry } from '../fleet/types.js';
-import { isOffline } from '../fleet/view.js';
+import { isOffline, isRetired } from '../fleet/view.js';
 import { fingerprint } from './fingerprint.js';
 import type { AlertName, DesiredAlert, Labels, Severity } from './types.js';
 
@@ -34,12 +34,25 @@ export const ALERT_SEVERITY: Readonly<Record<AlertName, Severity>> = {
   LLMRestartFailed: 'critical',
   LLMRestartLoop: 'critical',
   LLMAgentOffline: 'critical',
+  LLMAgentDuplicateId: 'warning',
   LLMGpuUnhealthy: 'warning',
 };
+
+/** How long LLMAgentDuplicateId keeps firing after two processes were last seen fighting over an id. */
+export const DUPLICATE_ALERT_MS = 10 * 60_000;
 
 export interface RuleOptions {
   /** docs/protocol.md `fleet.agentLostAfter`, ms */
   agentLostAfter: number;
+  /** docs/configuration.md `fleet.retireAfter`, ms: a host away this long no longer pages */
+  retireAfter?: number;
+}
+
+/** What a host's rules depend on besides its entry: derived from the time of the evaluation. */
+interface HostStatus {
+  offline: boolean;
+  retired: boolean;
+  duplicate: boolean;
 }
 
 interface ServiceMemory {
@@ -59,6 +72,8 @@ interface HostMemory {
   readonly gpuRef: GpuReport | null;
   readonly labelsRef: HostEntry['labels'];
   readonly offline: boolean;
+  readonly retired: boolean;
+  readonly duplicate: boolean;
   readonly lastSeen: number | null;
   /** agent labels minus reserved names */
   readonly base: Labels;
@@ -88,7 +103,12 @@ export function evaluateRules(fleet: FleetState, now: number, prev: RuleMemory, 
   const hosts = new Map<string, HostMemory>();
   const byHost = new Map<string, readonly DesiredAlert[]>();
   for (const h of fleet.hosts.values()) {
-    const mem = evaluateHost(h, isOffline(h, now, opts.agentLostAfter), prev.hosts.get(h.id));
+    const status: HostStatus = {
+      offline: isOffline(h, now, opts.agentLostAfter),
+      retired: isRetired(h, now, opts.retireAfter ?? Infinity),
+      duplicate: h.duplicateAt !== null && now - h.duplicateAt < DUPLICATE_ALERT_MS,
+    };
+    const mem = evaluateHost(h, status, prev.hosts.get(h.id));
     hosts.set(h.id, mem);
     byHost.set(h.id, mem.alerts);
   }
@@ -103,23 +123,43 @@ export function evaluateRules(fleet: FleetState, now: number, prev: RuleMemory, 
   };
 }
 
-function evaluateHost(h: HostEntry, offline: boolean, prev: HostMemory | undefined): HostMemory {
-  if (prev && prev.offline === offline && prev.servicesRef === h.services && prev.gpuRef === h.gpu && prev.labelsRef === h.labels && (!offline || prev.lastSeen === h.lastSeen)) {
+function evaluateHost(h: HostEntry, status: HostStatus, prev: HostMemory | undefined): HostMemory {
+  const { offline, retired, duplicate } = status;
+  if (
+    prev &&
+    prev.offline === offline &&
+    prev.retired === retired &&
+    prev.duplicate === duplicate &&
+    prev.servicesRef === h.services &&
+    prev.gpuRef === h.gpu &&
+    prev.labelsRef === h.labels &&
+    (!offline || prev.lastSeen === h.lastSeen)
+  ) {
     return prev;
   }
   const base = prev && prev.labelsRef === h.labels ? prev.base : agentLabels(h.labels);
   const sameLabels = base === prev?.base;
+  const keep = { servicesRef: h.services, gpuRef: h.gpu, labelsRef: h.labels, offline, retired, duplicate, lastSeen: h.lastSeen, base };
+  const prevOf = (name: AlertName) => (sameLabels ? prev?.alerts.find((a) => a.labels.alertname === name) : undefined);
+  const duplicateAlert = duplicate
+    ? [desired('LLMAgentDuplicateId', base, h.id, undefined, `two agents use the id ${h.id}`, 'two agent processes keep taking this agent id from each other: their reports mix; give each host its own agent.id', prevOf('LLMAgentDuplicateId'))]
+    : [];
+
+  if (retired) {
+    // Away past fleet.retireAfter: nothing pages any more (the offline alert and the frozen
+    // service alerts resolve); the host stays listed, `retired`, until it returns or is forgotten.
+    return { ...keep, services: prev?.services ?? new Map(), gpuAlerts: [], alerts: reuseIfSame(prev?.alerts, duplicateAlert) };
+  }
 
   if (offline) {
     // Frozen: the services' and GPUs' alerts stay as they were; only the offline alert is new.
     const services = prev?.services ?? new Map<string, ServiceMemory>();
     const gpuAlerts = prev?.gpuAlerts ?? [];
-    const old = prev?.alerts.find((a) => a.labels.alertname === 'LLMAgentOffline');
-    const offlineAlert = desired('LLMAgentOffline', base, h.id, undefined, `agent ${h.id} is offline`, offlineReason(h), sameLabels ? old : undefined);
+    const offlineAlert = desired('LLMAgentOffline', base, h.id, undefined, `agent ${h.id} is offline`, offlineReason(h), prevOf('LLMAgentOffline'));
     const list: DesiredAlert[] = [];
     for (const s of services.values()) list.push(...s.alerts);
-    list.push(...gpuAlerts, offlineAlert);
-    return { servicesRef: h.services, gpuRef: h.gpu, labelsRef: h.labels, offline, lastSeen: h.lastSeen, base, services, gpuAlerts, alerts: reuseIfSame(prev?.alerts, list) };
+    list.push(...gpuAlerts, offlineAlert, ...duplicateAlert);
+    return { ...keep, services, gpuAlerts, alerts: reuseIfSame(prev?.alerts, list) };
   }
 
   const services = new Map<string, ServiceMemory>();
@@ -131,8 +171,8 @@ function evaluateHost(h: HostEntry, offline: boolean, prev: HostMemory | undefin
     list.push(...mem.alerts);
   }
   const gpuAlerts = prev && prev.gpuRef === h.gpu && sameLabels ? prev.gpuAlerts : reuseIfSame(sameLabels ? prev?.gpuAlerts : undefined, gpuRule(h, base, sameLabels ? prev?.gpuAlerts : undefined));
-  list.push(...gpuAlerts);
-  return { servicesRef: h.services, gpuRef: h.gpu, labelsRef: h.labels, offline, lastSeen: h.lastSeen, base, services, gpuAlerts, alerts: reuseIfSame(prev?.alerts, list) };
+  list.push(...gpuAlerts, ...duplicateAlert);
+  return { ...keep, services, gpuAlerts, alerts: reuseIfSame(prev?.alerts, list) };
 }
 
 /** The per-service rules. `before` is this service's memory from the last evaluation. */

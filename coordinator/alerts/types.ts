@@ -5,7 +5,7 @@
  * Times are epoch milliseconds inside the coordinator and ISO 8601 on the wire.
  */
 
-export const ALERT_NAMES = ['LLMServiceDown', 'LLMServiceDegraded', 'LLMRestartFailed', 'LLMRestartLoop', 'LLMAgentOffline', 'LLMGpuUnhealthy', 'LLMSlowInference'] as const;
+export const ALERT_NAMES = ['LLMServiceDown', 'LLMServiceDegraded', 'LLMRestartFailed', 'LLMRestartLoop', 'LLMAgentOffline', 'LLMAgentDuplicateId', 'LLMGpuUnhealthy', 'LLMSlowInference'] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
 export type Severity = 'critical' | 'warning';

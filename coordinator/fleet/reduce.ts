@@ -56,6 +56,10 @@ export function reduceHost(state: FleetState, input: FleetInput): HostEntry | un
       const h = state.hosts.get(input.agentId);
       return !h || h.lost ? undefined : { ...h, lost: true };
     }
+    case 'duplicate':
+      return updateHost(state, input.agentId, input.at, (h) => ({ ...h, duplicateAt: input.at }));
+    case 'forgotten':
+      return undefined;
   }
 }
 
@@ -68,7 +72,7 @@ export function reduceHost(state: FleetState, input: FleetInput): HostEntry | un
 export function fleetFromAgents(agents: readonly { id: string; labels: Record<string, string>; bootId: string; agentVersion: string; lastSeen: number }[], startedAt = 0): FleetState {
   const hosts = new Map<string, HostEntry>();
   for (const a of agents) {
-    hosts.set(a.id, { id: a.id, labels: { ...a.labels }, bootId: a.bootId, agentVersion: a.agentVersion, connected: false, lastSeen: Math.max(a.lastSeen, startedAt), lost: false, gpu: null, services: [] });
+    hosts.set(a.id, { id: a.id, labels: { ...a.labels }, bootId: a.bootId, agentVersion: a.agentVersion, connected: false, lastSeen: Math.max(a.lastSeen, startedAt), lost: false, gpu: null, services: [], duplicateAt: null });
   }
   return { hosts };
 }
@@ -108,6 +112,7 @@ function applyHello(prev: HostEntry | undefined, msg: HelloMessage, at: number):
     lost: false,
     gpu: prev?.gpu ?? null,
     services,
+    duplicateAt: prev?.duplicateAt ?? null,
   };
 }
 

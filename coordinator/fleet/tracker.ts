@@ -25,6 +25,7 @@ export class FleetTracker {
     private readonly clock: Clock,
     private readonly agentLostAfter: number,
     initial: FleetState = EMPTY_FLEET,
+    private readonly retireAfter = Infinity,
   ) {
     this.hosts = new Map(initial.hosts);
     this.current = { hosts: this.hosts };
@@ -44,7 +45,20 @@ export class FleetTracker {
   }
 
   view(): FleetView {
-    return fleetView(this.current, this.clock.now(), this.agentLostAfter);
+    return fleetView(this.current, this.clock.now(), this.agentLostAfter, this.retireAfter);
+  }
+
+  /**
+   * Forgets a host (an admin's DELETE /api/v1/hosts/:id). Listeners see it as the host's
+   * last input with `host` retired and no services, so its alerts resolve; false when unknown.
+   */
+  forget(agentId: string): boolean {
+    const before = this.hosts.get(agentId);
+    if (!before) return false;
+    this.hosts.delete(agentId);
+    const gone: HostEntry = { ...before, connected: false, services: [], gpu: null, lost: false, duplicateAt: null };
+    for (const l of this.listeners) l({ type: 'forgotten', at: this.clock.now(), agentId }, this.current, gone, before);
+    return true;
   }
 
   /** Declares agents silent for `agentLostAfter` lost; returns their ids. Run on a timer. */

@@ -41,6 +41,8 @@ export interface HostEntry {
   readonly lost: boolean;
   readonly gpu: GpuReport | null;
   readonly services: readonly ServiceEntry[];
+  /** epoch ms: the last time two processes were seen taking this agent id from each other */
+  readonly duplicateAt: number | null;
 }
 
 export interface FleetState {
@@ -58,7 +60,11 @@ export type FleetInput =
   | { type: 'seen'; at: number; agentId: string }
   | { type: 'connected'; at: number; agentId: string }
   | { type: 'disconnected'; at: number; agentId: string }
-  | { type: 'agentLost'; at: number; agentId: string };
+  | { type: 'agentLost'; at: number; agentId: string }
+  /** two agent processes with this id keep replacing each other's connection */
+  | { type: 'duplicate'; at: number; agentId: string }
+  /** an admin removed the host (FleetTracker.forget; never passed to the reducer) */
+  | { type: 'forgotten'; at: number; agentId: string };
 
 /** `GET /api/v1/fleet`, docs/http-api.md, field for field. */
 export interface FleetView {
@@ -69,6 +75,8 @@ export interface HostView {
   id: string;
   labels: Record<string, string>;
   connected: boolean;
+  /** away for longer than `fleet.retireAfter`: no longer pages (DELETE /api/v1/hosts/:id forgets it) */
+  retired: boolean;
   lastSeen: string | null;
   gpu: GpuReport | null;
   services: ServiceView[];

@@ -11,17 +11,26 @@ export function isOffline(host: HostEntry, now: number, agentLostAfter: number):
   return host.lost || host.lastSeen === null || now - host.lastSeen > agentLostAfter;
 }
 
-/** `GET /api/v1/fleet` body. Pure: the same state and time always give the same view. */
-export function fleetView(state: FleetState, now: number, agentLostAfter: number): FleetView {
-  const hosts = [...state.hosts.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { hosts: hosts.map((h) => hostView(h, isOffline(h, now, agentLostAfter))) };
+/**
+ * Away for `retireAfter` (docs/configuration.md, `fleet.retireAfter`): a decommissioned host,
+ * or one that will not be back soon. It stops paging; it stays listed until an admin forgets it.
+ */
+export function isRetired(host: HostEntry, now: number, retireAfter: number): boolean {
+  return !host.connected && host.lastSeen !== null && now - host.lastSeen > retireAfter;
 }
 
-function hostView(h: HostEntry, offline: boolean): HostView {
+/** `GET /api/v1/fleet` body. Pure: the same state and time always give the same view. */
+export function fleetView(state: FleetState, now: number, agentLostAfter: number, retireAfter = Infinity): FleetView {
+  const hosts = [...state.hosts.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { hosts: hosts.map((h) => hostView(h, isOffline(h, now, agentLostAfter), isRetired(h, now, retireAfter))) };
+}
+
+function hostView(h: HostEntry, offline: boolean, retired: boolean): HostView {
   return {
     id: h.id,
     labels: { ...h.labels },
     connected: h.connected,
+    retired,
     lastSeen: h.lastSeen === null ? null : new Date(h.lastSeen).toISOString(),
     gpu: h.gpu,
     services: h.services.map(

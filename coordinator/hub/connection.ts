@@ -4,6 +4,7 @@ import type { Logger } from '../../shared/logger.js';
 import { CloseCode, PROTOCOL_VERSION } from '../../shared/protocol/constants.js';
 import type { AgentMessage, CoordinatorMessage, EventsMessage, HelloMessage } from '../../shared/protocol/messages.js';
 import { closeCodeFor, encodeMessage, parseAgentMessage } from '../../shared/protocol/parse.js';
+import type { AgentGrant } from '../agent-tokens.js';
 import type { FleetTracker } from '../fleet/tracker.js';
 import type { Store } from '../store/types.js';
 
@@ -41,7 +42,7 @@ export class AgentConnection {
   agentId: string | null = null;
   /** cleared on each ping round, set by any pong or frame; still clear at the next round = dead peer */
   isAlive = true;
-  private bootId: string | null = null;
+  bootId: string | null = null;
   private closing = false;
   private queue: Promise<void> = Promise.resolve();
   private pending = 0;
@@ -50,6 +51,7 @@ export class AgentConnection {
   constructor(
     private readonly ws: WebSocket,
     readonly remote: string,
+    private readonly grant: AgentGrant,
     private readonly deps: ConnectionDeps,
   ) {
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
@@ -98,6 +100,7 @@ export class AgentConnection {
     if (this.agentId === null) {
       if (msg.type !== 'hello') return this.reject(CloseCode.ProtocolViolation, 'protocol_violation', `expected hello first, got ${msg.type}`, frameLength(data));
       this.deps.clock.clearTimeout(this.helloTimer);
+      if (!this.grant.mayUse(msg.agentId)) return this.forbid(msg.agentId);
       this.agentId = msg.agentId;
       this.bootId = msg.bootId;
       this.deps.registry.claim(this);
@@ -187,6 +190,15 @@ export class AgentConnection {
         this.deps.logger.error({ agentId, err: (err as Error)?.message }, 'recording a disconnect failed');
       }),
     );
+  }
+
+  /** A hello for an id this connection's token is not bound to: nothing of it is stored. */
+  private forbid(agentId: string): void {
+    this.deps.logger.warn(
+      { claimedAgentId: agentId, remote: this.remote, token: this.grant.source, allowed: this.grant.agents },
+      `agent hello refused: ${this.grant.source} may not speak for agent id ${JSON.stringify(agentId)}`,
+    );
+    this.close(CloseCode.Forbidden, `forbidden: this token may not speak for agent id ${agentId}`);
   }
 
   private reject(code: number, kind: string, reason: string, bytes: number): void {

@@ -4,7 +4,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import { CloseCode } from '../../shared/protocol/constants.js';
-import { bearerToken, type TokenSet } from '../auth.js';
+import type { AgentGrant, AgentTokens } from '../agent-tokens.js';
+import { bearerToken } from '../auth.js';
 import type { FleetTracker } from '../fleet/tracker.js';
 import type { Store } from '../store/types.js';
 import { AgentConnection, type ConnectionRegistry } from './connection.js';
@@ -15,7 +16,7 @@ export interface HubDeps {
   fleet: FleetTracker;
   clock: Clock;
   logger: Logger;
-  agentTokens: TokenSet;
+  agentTokens: AgentTokens;
   /** bytes; larger frames are closed by ws itself with 1009 before being buffered */
   maxPayload: number;
   helloTimeout: number;
@@ -34,6 +35,13 @@ const SHUTDOWN_GRACE_MS = 1000;
  * an unauthenticated peer never gets a WebSocket and never reaches the store; everything
  * after that is per-connection (connection.ts). The HTTP server routes upgrades here.
  */
+/**
+ * A hello that replaces a live connection of another boot is either an agent restarted before
+ * its old socket timed out (once) or two processes sharing one agent id (again and again).
+ */
+const DUPLICATE_REPLACEMENTS = 2;
+const DUPLICATE_WINDOW_MS = 10 * 60_000;
+
 /** Heartbeat slices per interval (see tick). */
 export const HEARTBEAT_SLICES = 10;
 
@@ -47,6 +55,8 @@ export class AgentHub implements ConnectionRegistry {
   private tickCount = 0;
   /** the current connection of each agent id */
   private readonly byAgent = new Map<string, AgentConnection>();
+  /** when each agent id's connection was last replaced by another boot's */
+  private readonly replacements = new Map<string, number[]>();
   private closed = false;
 
   constructor(private readonly deps: HubDeps) {
@@ -72,20 +82,21 @@ export class AgentHub implements ConnectionRegistry {
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
     if (this.closed) return refuse(socket, 503, 'Service Unavailable', 'shutting_down');
     const token = bearerToken(req.headers.authorization);
-    if (!this.deps.agentTokens.has(token)) {
+    const grant = this.deps.agentTokens.authenticate(token);
+    if (!grant) {
       this.deps.logger.warn({ remote, reason: token === undefined ? 'missing bearer token' : 'unknown token' }, 'agent upgrade refused');
       return refuse(socket, 401, 'Unauthorized', 'unauthorized', { 'WWW-Authenticate': 'Bearer realm="llm-health"' });
     }
-    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.accept(ws, remote));
+    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.accept(ws, remote, grant));
   }
 
-  private accept(ws: WebSocket, remote: string): void {
+  private accept(ws: WebSocket, remote: string, grant: AgentGrant): void {
     if (this.closed) {
       ws.close(CloseCode.GoingAway, 'shutting down');
       return;
     }
     const { store, fleet, clock, logger, maxPayload, helloTimeout } = this.deps;
-    const conn = new AgentConnection(ws, remote, { store, fleet, clock, logger, registry: this, maxPayload, helloTimeout });
+    const conn = new AgentConnection(ws, remote, grant, { store, fleet, clock, logger, registry: this, maxPayload, helloTimeout });
     this.connections.set(conn, ws);
     this.slots.set(conn, this.nextSlot++ % HEARTBEAT_SLICES);
     ws.on('close', () => this.connections.delete(conn));
@@ -98,7 +109,21 @@ export class AgentHub implements ConnectionRegistry {
     if (previous && previous !== conn) {
       this.deps.logger.info({ agentId, remote: conn.remote, previous: previous.remote }, 'agent reconnected; closing its previous connection');
       previous.close(CloseCode.Replaced, 'replaced by a newer connection');
+      if (previous.bootId !== conn.bootId) this.countReplacement(conn, previous);
     }
+  }
+
+  private countReplacement(conn: AgentConnection, previous: AgentConnection): void {
+    const agentId = conn.agentId!;
+    const now = this.deps.clock.now();
+    const recent = [...(this.replacements.get(agentId) ?? []).filter((t) => now - t < DUPLICATE_WINDOW_MS), now];
+    this.replacements.set(agentId, recent);
+    if (recent.length < DUPLICATE_REPLACEMENTS) return;
+    this.deps.logger.error(
+      { agentId, remote: conn.remote, previous: previous.remote, replacements: recent.length },
+      `two agent processes use the agent id ${JSON.stringify(agentId)} (${conn.remote} and ${previous.remote}): they keep replacing each other's connection; give each host its own agent.id`,
+    );
+    this.deps.fleet.apply({ type: 'duplicate', at: now, agentId });
   }
 
   release(conn: AgentConnection): boolean {

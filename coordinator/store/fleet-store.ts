@@ -14,6 +14,8 @@ export interface FleetStore {
   markAllDisconnected(): Promise<void>;
   /** By id. */
   listAgents(): Promise<AgentRecord[]>;
+  /** An admin forgot a retired host: its record goes (its events stay in the history); false when unknown. */
+  forgetAgent(agentId: string): Promise<boolean>;
 }
 
 export interface AgentHello {

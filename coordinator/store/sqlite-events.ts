@@ -17,7 +17,7 @@ const ADVANCE_MAX_PAGES = 1000;
  * (through the fleet tables) in the same transaction: a stored batch is proof of life.
  */
 export class SqliteEventTables implements EventStore {
-  private readonly stmt: Record<'insertEvent' | 'getAck' | 'upsertAck' | 'nextSeqs' | 'pruneEvents' | 'pruneAcks', Stmt>;
+  private readonly stmt: Record<'insertEvent' | 'getAck' | 'upsertAck' | 'nextSeqs' | 'gapEvents' | 'pruneEvents' | 'pruneAcks', Stmt>;
   /** listEvents statements by filter combination */
   private readonly queries: StatementCache;
   private readonly appendTx: (agentId: string, events: readonly Event[], receivedAt: number) => AppendResult;
@@ -37,6 +37,7 @@ export class SqliteEventTables implements EventStore {
          ON CONFLICT (agent_id, boot_id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at`,
       ),
       nextSeqs: db.prepare('SELECT seq FROM events WHERE agent_id = ? AND boot_id = ? AND seq > ? ORDER BY seq LIMIT ?').pluck(),
+      gapEvents: db.prepare("SELECT payload FROM events WHERE agent_id = ? AND type = 'gap'").pluck(),
       pruneEvents: db.prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received_at < ? LIMIT ?)'),
       pruneAcks: db.prepare(
         `DELETE FROM acks WHERE updated_at < ?
@@ -63,7 +64,6 @@ export class SqliteEventTables implements EventStore {
       return w;
     };
     const inserted: Event[] = [];
-    const original = new Map<string, number>();
     for (const e of events) {
       if (e.agentId !== agentId) throw new Error(`event of agent ${JSON.stringify(e.agentId)} in a batch for ${JSON.stringify(agentId)}`);
       // At or below the watermark: processed before, even if retention has since pruned its row.
@@ -71,40 +71,53 @@ export class SqliteEventTables implements EventStore {
       const at = Date.parse(e.at);
       const r = this.stmt.insertEvent.run(agentId, e.bootId, e.seq, Number.isNaN(at) ? receivedAt : at, e.type, e.service ?? null, JSON.stringify(e), receivedAt);
       if (r.changes === 1) inserted.push(e);
-      // A gap event says the agent's spool dropped these (its oldest unacknowledged) events:
-      // they will never arrive, so the watermark moves past them instead of stalling forever.
-      if (e.type === 'gap' && r.changes === 1) {
-        for (const range of gapRanges(e)) {
-          const w = watermark(range.bootId);
-          if (range.toSeq > w) watermarks.set(range.bootId, range.toSeq);
-          if (!original.has(range.bootId)) original.set(range.bootId, w);
-        }
-      }
+      // the boots a gap declares losses in may now move past their holes
+      if (e.type === 'gap' && r.changes === 1) for (const range of gapRanges(e)) watermark(range.bootId);
     }
     const acks: AckState[] = [];
     for (const [bootId, from] of watermarks) {
-      const before = original.get(bootId) ?? from;
       const after = this.advance(agentId, bootId, from);
-      if (after !== before) this.stmt.upsertAck.run(agentId, bootId, after, receivedAt);
+      if (after !== from) this.stmt.upsertAck.run(agentId, bootId, after, receivedAt);
       acks.push({ bootId, seq: after });
     }
     this.fleet.touch(agentId, receivedAt);
     return { inserted, acks };
   }
 
-  /** Highest seq such that every seq from `from + 1` up to it is stored. */
+  /**
+   * Highest seq such that every seq from `from + 1` up to it is stored, or declared lost by one
+   * of the agent's own `gap` events (its spool dropped them: they will never arrive). A hole is
+   * crossed only up to a seq that is really stored, so the watermark never passes what the boot
+   * has sent: a gap claiming losses up to 2^53 cannot acknowledge events not yet received.
+   */
   private advance(agentId: string, bootId: string, from: number): number {
     let acked = from;
+    let lost: { fromSeq: number; toSeq: number }[] | undefined;
     for (let page = 0; page < ADVANCE_MAX_PAGES; page++) {
       const seqs = this.stmt.nextSeqs.all(agentId, bootId, acked, ADVANCE_PAGE) as number[];
       let i = 0;
-      while (i < seqs.length && seqs[i] === acked + 1) {
-        acked++;
+      while (i < seqs.length) {
+        if (seqs[i] === acked + 1) {
+          acked++;
+          i++;
+          continue;
+        }
+        // a hole before seqs[i]: crossable only where a gap event declared it lost
+        lost ??= this.lostRanges(agentId, bootId);
+        const next = seqs[i]!;
+        const covered = lost.some((r) => r.fromSeq <= acked + 1 && r.toSeq >= next - 1);
+        if (!covered) return acked;
+        acked = next;
         i++;
       }
-      if (i < seqs.length || seqs.length < ADVANCE_PAGE) break;
+      if (seqs.length < ADVANCE_PAGE) break;
     }
     return acked;
+  }
+
+  /** What this agent's stored gap events declare lost in `bootId`. */
+  private lostRanges(agentId: string, bootId: string): { fromSeq: number; toSeq: number }[] {
+    return (this.stmt.gapEvents.all(agentId) as string[]).flatMap((p) => gapRanges(JSON.parse(p) as Event).filter((r) => r.bootId === bootId));
   }
 
   async lastSeq(agentId: string, bootId: string): Promise<number | null> {
@@ -140,11 +153,12 @@ export class SqliteEventTables implements EventStore {
 }
 
 /** The seq ranges a `gap` event declares lost: `data.lost: [{ bootId, fromSeq, toSeq }]`. */
-function gapRanges(e: Event): { bootId: string; toSeq: number }[] {
+function gapRanges(e: Event): { bootId: string; fromSeq: number; toSeq: number }[] {
   const lost = (e.data as { lost?: unknown } | undefined)?.lost;
   if (!Array.isArray(lost)) return [];
   return lost.flatMap((r: unknown) => {
-    const o = r as { bootId?: unknown; toSeq?: unknown };
-    return typeof o?.bootId === 'string' && Number.isInteger(o.toSeq) && (o.toSeq as number) > 0 ? [{ bootId: o.bootId, toSeq: o.toSeq as number }] : [];
+    const o = r as { bootId?: unknown; fromSeq?: unknown; toSeq?: unknown };
+    const ok = typeof o?.bootId === 'string' && Number.isSafeInteger(o.fromSeq) && Number.isSafeInteger(o.toSeq) && (o.fromSeq as number) >= 1 && (o.toSeq as number) >= (o.fromSeq as number);
+    return ok ? [{ bootId: o.bootId as string, fromSeq: o.fromSeq as number, toSeq: o.toSeq as number }] : [];
   });
 }

@@ -15,7 +15,7 @@ interface AgentRow {
 
 /** The `agents` table (schema step 1). */
 export class SqliteFleetTables implements FleetStore {
-  private readonly stmt: Record<'upsertAgent' | 'setConnected' | 'disconnectAll' | 'touchAgent' | 'listAgents', Stmt>;
+  private readonly stmt: Record<'upsertAgent' | 'setConnected' | 'disconnectAll' | 'touchAgent' | 'listAgents' | 'forgetAgent', Stmt>;
 
   constructor(db: Database.Database) {
     this.stmt = {
@@ -29,6 +29,7 @@ export class SqliteFleetTables implements FleetStore {
       disconnectAll: db.prepare('UPDATE agents SET connected = 0 WHERE connected <> 0'),
       touchAgent: db.prepare('UPDATE agents SET last_seen = MAX(last_seen, ?) WHERE id = ?'),
       listAgents: db.prepare('SELECT * FROM agents ORDER BY id'),
+      forgetAgent: db.prepare('DELETE FROM agents WHERE id = ?'),
     };
   }
 
@@ -42,6 +43,10 @@ export class SqliteFleetTables implements FleetStore {
 
   async markAllDisconnected(): Promise<void> {
     this.stmt.disconnectAll.run();
+  }
+
+  async forgetAgent(agentId: string): Promise<boolean> {
+    return this.stmt.forgetAgent.run(agentId).changes === 1;
   }
 
   async listAgents(): Promise<AgentRecord[]> {

@@ -19,6 +19,24 @@ const LISTEN_RE = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/;
 const duration = { duration: true } as const;
 const tokenList = { type: 'array', items: { type: 'string', minLength: 1, 'x-expect': 'a non-empty token' }, 'x-expect': 'a list of tokens' } as const;
 const tokenFile = { type: 'string', minLength: 1, 'x-expect': 'a path to a file with one token per line' } as const;
+/** An agent id, or a glob of them (`*`, `?`): the ids a token may say `hello` as. */
+const agentGlob = { type: 'string', pattern: '^[A-Za-z0-9_.:*?-]{1,128}$', 'x-expect': 'an agent id or a glob of them (letters, digits, _.:- and * ?)' } as const;
+const agentTokenList = {
+  type: 'array',
+  items: {
+    anyOf: [
+      { type: 'string', minLength: 1 },
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['token', 'agents'],
+        properties: { token: { type: 'string', minLength: 1, 'x-expect': 'a non-empty token' }, agents: { type: 'array', minItems: 1, items: agentGlob, 'x-expect': 'a non-empty list of agent ids or globs' } },
+      },
+    ],
+    'x-expect': '{ token, agents: [ids or globs] }, or a plain token (any agent id)',
+  },
+  'x-expect': 'a list of agent tokens',
+} as const;
 /** RFC 9110 token: what a header name may be made of. */
 const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const matchers = { type: 'object', additionalProperties: { type: 'string' }, 'x-expect': 'a mapping of label names to values' } as const;
@@ -35,8 +53,8 @@ export const coordinatorConfigSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        agentTokens: tokenList,
-        agentTokenFile: tokenFile,
+        agentTokens: agentTokenList,
+        agentTokenFile: { ...tokenFile, 'x-expect': 'a path to a file with one token per line, each optionally followed by the agent ids or globs it may use' },
         adminTokens: tokenList,
         adminTokenFile: tokenFile,
         viewerTokens: tokenList,
@@ -52,6 +70,8 @@ export const coordinatorConfigSchema = {
         /** ws ping and coordinator heartbeat period; a peer missing one ping round is terminated */
         heartbeatInterval: { ...duration, default: '10s' },
         helloTimeout: { ...duration, default: '10s' },
+        /** an agent away this long stops paging (its alerts resolve); the host stays listed, `retired` */
+        retireAfter: { ...duration, default: '7d' },
       },
     },
     alerts: {
@@ -188,6 +208,14 @@ export interface NotifierConfig {
   subjectPrefix?: string;
 }
 
+/** An agent token and the agent ids (globs) it may speak for; `agents: null` is any id. */
+export interface AgentTokenConfig {
+  token: string;
+  agents: string[] | null;
+  /** where it was configured (`auth.agentTokens[1]`, `auth.agentTokenFile line 3`), for logs */
+  source: string;
+}
+
 export interface CoordinatorConfig {
   file: string;
   listen: ListenAddress;
@@ -195,8 +223,8 @@ export interface CoordinatorConfig {
   dataDir: string;
   /** dashboard URL for links in notifications; defaults to the listen URL */
   externalUrl?: string;
-  auth: { agentTokens: string[]; adminTokens: string[]; viewerTokens: string[] };
-  fleet: { agentLostAfter: number; heartbeatInterval: number; helloTimeout: number };
+  auth: { agentTokens: AgentTokenConfig[]; adminTokens: string[]; viewerTokens: string[] };
+  fleet: { agentLostAfter: number; heartbeatInterval: number; helloTimeout: number; retireAfter: number };
   alerts: { groupBy: string[]; groupWait: number; groupInterval: number; repeatInterval: number; sendResolved: boolean };
   notify: NotifierConfig[];
   store: { retention: number; pruneInterval: number };
@@ -224,22 +252,24 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
   if (!listen) issues.push({ path: 'listen', message: `expected a port from 0 to 65535, got ${JSON.stringify(raw.listen)}` });
 
   const auth = raw.auth as Raw;
-  const tokens = (name: 'agent' | 'admin' | 'viewer'): string[] => {
-    const listKey = `${name}Tokens`;
+  const tokenLines = (name: 'agent' | 'admin' | 'viewer'): { text: string; source: string }[] | undefined => {
     const fileKey = `${name}TokenFile`;
-    const out = [...((auth[listKey] as string[] | undefined) ?? [])];
-    if (auth[fileKey] !== undefined) {
-      if (auth[listKey] !== undefined) issues.push({ path: `auth.${fileKey}`, message: `give ${listKey} or ${fileKey}, not both` });
-      const path = resolve(base, auth[fileKey] as string);
-      try {
-        out.push(...readTokenFile(path));
-      } catch (err) {
-        issues.push({ path: `auth.${fileKey}`, message: `cannot read token file ${JSON.stringify(auth[fileKey])}: ${(err as Error).message}` });
-      }
+    if (auth[fileKey] === undefined) return undefined;
+    if (auth[`${name}Tokens`] !== undefined) issues.push({ path: `auth.${fileKey}`, message: `give ${name}Tokens or ${fileKey}, not both` });
+    try {
+      return readTokenFile(resolve(base, auth[fileKey] as string)).map((l) => ({ text: l.text, source: `auth.${fileKey} line ${l.line}` }));
+    } catch (err) {
+      issues.push({ path: `auth.${fileKey}`, message: `cannot read token file ${JSON.stringify(auth[fileKey])}: ${(err as Error).message}` });
+      return [];
     }
-    return out;
   };
-  const agentTokens = tokens('agent');
+  const tokens = (name: 'admin' | 'viewer'): string[] => [...((auth[`${name}Tokens`] as string[] | undefined) ?? []), ...(tokenLines(name) ?? []).map((l) => l.text)];
+  const agentTokens = [
+    ...((auth.agentTokens as (string | { token: string; agents: string[] })[] | undefined) ?? []).map((t, i) =>
+      typeof t === 'string' ? { token: t, agents: null, source: `auth.agentTokens[${i}]` } : { token: t.token, agents: t.agents, source: `auth.agentTokens[${i}]` },
+    ),
+    ...(tokenLines('agent') ?? []).map((l) => parseAgentTokenLine(l.text, l.source, issues)),
+  ];
   const adminTokens = tokens('admin');
   const viewerTokens = tokens('viewer');
   if (agentTokens.length === 0 && !issues.some((i) => i.path === 'auth.agentTokenFile')) {
@@ -259,6 +289,9 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
   if (fleet.heartbeatInterval <= 0) issues.push({ path: 'fleet.heartbeatInterval', message: 'must be greater than 0' });
   if (fleet.agentLostAfter <= fleet.heartbeatInterval) {
     issues.push({ path: 'fleet.agentLostAfter', message: `must be longer than fleet.heartbeatInterval (${fleet.heartbeatInterval}ms), or every agent flaps offline between heartbeats` });
+  }
+  if (fleet.retireAfter <= fleet.agentLostAfter) {
+    issues.push({ path: 'fleet.retireAfter', message: `must be longer than fleet.agentLostAfter (${fleet.agentLostAfter}ms): a host is offline before it is retired` });
   }
   const store = raw.store as CoordinatorConfig['store'];
   if (store.pruneInterval <= 0) issues.push({ path: 'store.pruneInterval', message: 'must be greater than 0' });
@@ -343,9 +376,20 @@ export function parseListen(text: string): ListenAddress | undefined {
 }
 
 /** One token per line; blank lines and `#` comments are ignored. */
-function readTokenFile(path: string): string[] {
+function readTokenFile(path: string): { text: string; line: number }[] {
   return readFileSync(path, 'utf8')
     .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'));
+    .map((l, i) => ({ text: l.trim(), line: i + 1 }))
+    .filter((l) => l.text !== '' && !l.text.startsWith('#'));
+}
+
+const AGENT_GLOB_RE = new RegExp(agentGlob.pattern);
+
+/** `TOKEN` (any agent id) or `TOKEN id-or-glob...` (whitespace-separated). */
+function parseAgentTokenLine(text: string, source: string, issues: ConfigIssue[]): AgentTokenConfig {
+  const [token, ...agents] = text.split(/\s+/);
+  const bad = agents.find((a) => !AGENT_GLOB_RE.test(a));
+  // the path names the line, never the token
+  if (bad !== undefined) issues.push({ path: 'auth.agentTokenFile', message: `${source.replace('auth.agentTokenFile ', '')}: expected agent ids or globs after the token, got ${JSON.stringify(bad)}` });
+  return { token: token!, agents: agents.length ? agents : null, source };
 }

@@ -209,9 +209,10 @@ const FLOW_LINE_RE = /^(\s*(?:-\s+)?[A-Za-z0-9_]+:\s*|\s*-\s*)\[([^\]"'#]*)\](\s
 const ENV_ITEM_RE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}"'\\,]*)?\}$/;
 
 /**
- * Operators write `agentTokens: [${AGENT_TOKEN}]`, which is not valid YAML: `{` ends a plain
- * scalar inside a flow sequence. On lines holding a one-line flow sequence, items that are
- * exactly one `${VAR}` reference are quoted before parsing, so the documented form works.
+ * Operators write `agentTokens: [${AGENT_TOKEN}]` or `- { token: ${GPU_A_TOKEN}, agents: [gpu-a] }`,
+ * which are not valid YAML: `{` ends a plain scalar inside a flow collection. On lines holding
+ * a one-line flow sequence or mapping, items and values that are exactly one `${VAR}`
+ * reference are quoted before parsing, so the documented forms work.
  * Nothing else is touched (quoted strings, comments, block sequences parse as written).
  */
 export function quoteFlowEnvRefs(text: string): string {
@@ -220,7 +221,7 @@ export function quoteFlowEnvRefs(text: string): string {
     .split('\n')
     .map((line) => {
       const m = FLOW_LINE_RE.exec(line);
-      if (!m || !m[2]!.includes('${')) return line;
+      if (!m || !m[2]!.includes('${')) return quoteFlowMapEnvRefs(line);
       const items = m[2]!.split(',').map((item) => {
         const t = item.trim();
         return ENV_ITEM_RE.test(t) ? item.replace(t, `"${t}"`) : item;
@@ -228,5 +229,15 @@ export function quoteFlowEnvRefs(text: string): string {
       return `${m[1]}[${items.join(',')}]${m[3]}`;
     })
     .join('\n');
+}
+
+/** A one-line flow mapping: `- { token: ${GPU_A_TOKEN}, agents: [gpu-a] }`. */
+const FLOW_MAP_LINE_RE = /^\s*(?:-\s+)?(?:[A-Za-z0-9_]+:\s*)?\{.*\}\s*(?:#.*)?$/;
+const FLOW_MAP_ENV_VALUE_RE = /([{,]\s*[A-Za-z0-9_]+:\s*)(\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}"'\\,]*)?\})(?=\s*[,}])/g;
+
+/** The same for values of a one-line flow mapping that are exactly one `${VAR}` reference. */
+function quoteFlowMapEnvRefs(line: string): string {
+  if (!line.includes('${') || !FLOW_MAP_LINE_RE.test(line)) return line;
+  return line.replace(FLOW_MAP_ENV_VALUE_RE, (_all, key: string, ref: string) => `${key}"${ref}"`);
 }
 

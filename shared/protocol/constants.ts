@@ -93,6 +93,8 @@ export const CloseCode = {
   InvalidFrame: 4400,
   /** authentication failed after the upgrade (reserved: today auth fails at the upgrade with HTTP 401) */
   Unauthorized: 4401,
+  /** the agent token is not bound to the agent id in `hello` (docs/configuration.md, auth.agentTokens); fix the config */
+  Forbidden: 4403,
   /** `type` is not a message this end knows */
   UnknownType: 4404,
   /** no `hello` within the coordinator's hello timeout */

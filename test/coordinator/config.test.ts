@@ -32,8 +32,8 @@ test('a minimal config gets every default', () => {
   const c = parseCoordinatorConfig(FILE, MINIMAL, { env: {} });
   assert.deepEqual(c.listen, { host: '127.0.0.1', port: 7700 });
   assert.equal(c.dataDir, '/etc/llm-health/data', 'dataDir is relative to the config file');
-  assert.deepEqual(c.auth, { agentTokens: ['a-token'], adminTokens: [], viewerTokens: [] });
-  assert.deepEqual(c.fleet, { agentLostAfter: 30_000, heartbeatInterval: 10_000, helloTimeout: 10_000 });
+  assert.deepEqual(c.auth, { agentTokens: [{ token: 'a-token', agents: null, source: 'auth.agentTokens[0]' }], adminTokens: [], viewerTokens: [] });
+  assert.deepEqual(c.fleet, { agentLostAfter: 30_000, heartbeatInterval: 10_000, helloTimeout: 10_000, retireAfter: 7 * 86_400_000 });
   assert.deepEqual(c.alerts, { groupBy: ['alertname', 'service'], groupWait: 10_000, groupInterval: 60_000, repeatInterval: 4 * 3_600_000, sendResolved: true });
   assert.deepEqual(c.notify, []);
   assert.deepEqual(c.store, { retention: 30 * 86_400_000, pruneInterval: 3_600_000 });
@@ -46,7 +46,9 @@ test('the docs/configuration.md example parses, with ${VAR} expansion', () => {
 listen: 127.0.0.1:7700
 dataDir: ./data
 auth:
-  agentTokens: [\${AGENT_TOKEN}]
+  agentTokens:
+    - { token: \${GPU_A_TOKEN}, agents: [gpu-a] }
+    - { token: \${RACK2_TOKEN}, agents: ["rack2-*"] }
   adminTokens: [\${ADMIN_TOKEN}]
   viewerTokens: []
 fleet:
@@ -78,9 +80,12 @@ store:
 limits:
   maxPayload: 65536
 `;
-  const env = { AGENT_TOKEN: 'agent-t', ADMIN_TOKEN: 'admin-t', SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/X', DISCORD_WEBHOOK_URL: 'https://discord.com/api/webhooks/1/x' };
+  const env = { GPU_A_TOKEN: 'gpu-a-t', RACK2_TOKEN: 'rack2-t', ADMIN_TOKEN: 'admin-t', SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/X', DISCORD_WEBHOOK_URL: 'https://discord.com/api/webhooks/1/x' };
   const c = parseCoordinatorConfig(FILE, text, { env });
-  assert.deepEqual(c.auth.agentTokens, ['agent-t']);
+  assert.deepEqual(c.auth.agentTokens, [
+    { token: 'gpu-a-t', agents: ['gpu-a'], source: 'auth.agentTokens[0]' },
+    { token: 'rack2-t', agents: ['rack2-*'], source: 'auth.agentTokens[1]' },
+  ]);
   assert.deepEqual(c.auth.adminTokens, ['admin-t']);
   assert.equal(c.notify.length, 4);
   assert.deepEqual(c.notify[0]!.match, { severity: 'critical' });
@@ -129,11 +134,33 @@ test('auth: token files, relative to the config file, one token per line', () =>
   });
   writeFileSync(file, 'auth:\n  agentTokenFile: agents.tokens\n');
   const c = loadCoordinatorConfig(file, { env: {} });
-  assert.deepEqual(c.auth.agentTokens, ['first', 'second']);
+  assert.deepEqual(c.auth.agentTokens.map((t) => t.token), ['first', 'second']);
   assert.equal(c.dataDir, join(dir, 'data'));
   writeFileSync(file, 'auth:\n  agentTokens: [x]\n  agentTokenFile: agents.tokens\n');
   assert.throws(() => loadCoordinatorConfig(file, { env: {} }), /auth\.agentTokenFile: give agentTokens or agentTokenFile, not both/);
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('auth: agent tokens bound to agent ids, in the config and in a token file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'llmh-cfg-'));
+  writeFileSync(join(dir, 'agents.tokens'), '# token, then the ids it may use\nplain\nbound gpu-a  rack2-*\n');
+  const file = join(dir, 'coordinator.yaml');
+  writeFileSync(file, 'auth:\n  agentTokenFile: agents.tokens\n');
+  assert.deepEqual(loadCoordinatorConfig(file, { env: {} }).auth.agentTokens, [
+    { token: 'plain', agents: null, source: 'auth.agentTokenFile line 2' },
+    { token: 'bound', agents: ['gpu-a', 'rack2-*'], source: 'auth.agentTokenFile line 3' },
+  ]);
+  writeFileSync(join(dir, 'agents.tokens'), 'secret-token gpu-a b@d\n');
+  assert.throws(() => loadCoordinatorConfig(file, { env: {} }), (err: ConfigError) => {
+    const issue = err.issues.find((i) => i.path === 'auth.agentTokenFile');
+    assert.match(issue?.message ?? '', /line 1: expected agent ids or globs after the token, got "b@d"/);
+    assert.doesNotMatch(err.message, /secret-token/);
+    return true;
+  });
+  rmSync(dir, { recursive: true, force: true });
+  issueAt('auth:\n  agentTokens:\n    - { token: t, agents: [] }\n', 'auth.agentTokens[0].agents');
+  issueAt('auth:\n  agentTokens:\n    - { token: t }\n', 'auth.agentTokens[0]');
+  issueAt('auth:\n  agentTokens:\n    - { token: t, agents: ["gpu a"] }\n', 'auth.agentTokens[0].agents[0]');
 });
 
 test('notify: per-type required keys and duplicate names', () => {
@@ -155,9 +182,12 @@ test('a missing file and broken YAML are config errors with their own codes', ()
 test('the form `[${VAR}]` (not valid YAML as written) is accepted; other lines are untouched', async () => {
   const { quoteFlowEnvRefs } = await import('../../shared/config/load.js');
   assert.equal(quoteFlowEnvRefs('  agentTokens: [${A}, ${B:-x}, plain] # c'), '  agentTokens: ["${A}", "${B:-x}", plain] # c');
+  assert.equal(quoteFlowEnvRefs('    - { token: ${A}, agents: [gpu-a] } # c'), '    - { token: "${A}", agents: [gpu-a] } # c');
+  assert.equal(quoteFlowEnvRefs('  smtp: { host: h, pass: ${P:-x} }'), '  smtp: { host: h, pass: "${P:-x}" }');
+  assert.equal(quoteFlowEnvRefs('  x: { a: "${A}", b: pre${B} }'), '  x: { a: "${A}", b: pre${B} }', 'quoted or partial references are left alone');
   assert.equal(quoteFlowEnvRefs('url: "http://x/[${A}]"'), 'url: "http://x/[${A}]"');
   assert.equal(quoteFlowEnvRefs('to: [a@b.c]'), 'to: [a@b.c]');
   const c = parseCoordinatorConfig(FILE, 'auth:\n  agentTokens: [${A}, ${B}]\n  adminTokens: [ ${C} ]\n', { env: { A: 'a1', B: 'b1', C: 'c1' } });
-  assert.deepEqual(c.auth.agentTokens, ['a1', 'b1']);
+  assert.deepEqual(c.auth.agentTokens.map((t) => t.token), ['a1', 'b1']);
   assert.deepEqual(c.auth.adminTokens, ['c1']);
 });

@@ -24,12 +24,16 @@ export interface TestCoordinator {
 }
 
 /** A coordinator on 127.0.0.1 (or `options.host`) and an ephemeral port, logs captured, data in a temp dir. */
-export async function startTestCoordinator(extraYaml = '', deps: CoordinatorDeps = {}, options: { viewerTokens?: string[]; host?: string } = {}): Promise<TestCoordinator> {
+export async function startTestCoordinator(
+  extraYaml = '',
+  deps: CoordinatorDeps = {},
+  options: { viewerTokens?: string[]; host?: string; /** YAML flow list for auth.agentTokens; default: the two plain test tokens */ agentTokens?: string } = {},
+): Promise<TestCoordinator> {
   const dir = mkdtempSync(join(tmpdir(), 'llmh-coord-'));
   const yaml = `listen: ${options.host ?? '127.0.0.1'}:0
 dataDir: ${dir}
 auth:
-  agentTokens: [${AGENT_TOKEN}, ${OTHER_AGENT_TOKEN}]
+  agentTokens: ${options.agentTokens ?? `[${AGENT_TOKEN}, ${OTHER_AGENT_TOKEN}]`}
   adminTokens: [${ADMIN_TOKEN}]
   viewerTokens: [${(options.viewerTokens ?? []).join(', ')}]
 ${extraYaml}`;

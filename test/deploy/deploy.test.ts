@@ -587,11 +587,11 @@ describe('example configs', () => {
   });
 
   test('coordinator.yaml is the documented example with an absolute dataDir in the state directory', () => {
-    const env = { AGENT_TOKEN: 'a', ADMIN_TOKEN: 'b', SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/X', DISCORD_WEBHOOK_URL: 'https://discord.com/api/webhooks/1/x' };
+    const env = { GPU_A_TOKEN: 'a', ADMIN_TOKEN: 'b', SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/X', DISCORD_WEBHOOK_URL: 'https://discord.com/api/webhooks/1/x' };
     const cfg = parseCoordinatorConfig('deploy/examples/coordinator.yaml', read('examples/coordinator.yaml'), { env });
     assert.equal(cfg.dataDir, '/var/lib/llm-health/coordinator');
     assert.deepEqual(cfg.notify.map((n) => n.type), ['slack', 'discord', 'email', 'webhook']);
-    assert.deepEqual(cfg.auth.agentTokens, ['a']);
+    assert.deepEqual(cfg.auth.agentTokens.map((t) => [t.token, t.agents]), [['a', ['gpu-a']]]);
   });
 
   test('env file templates set no secret', () => {

@@ -24,6 +24,7 @@ test('hello creates a host whose services are unknown until reported; the view h
         id: 'gpu-a',
         labels: { rack: 'r1', gpu: 'h100' },
         connected: true,
+        retired: false,
         lastSeen: iso(T0),
         gpu: null,
         services: [
@@ -183,7 +184,7 @@ test('a connected agent that goes silent is offline too; any message brings it b
 test('hosts restored from the store start disconnected and offline when stale', () => {
   const s = fleetFromAgents([{ id: 'gpu-z', labels: { rack: 'r9' }, bootId: 'b', agentVersion: '1', lastSeen: T0 }]);
   const host = fleetView(s, T0 + LOST_AFTER + 1, LOST_AFTER).hosts[0]!;
-  assert.deepEqual(host, { id: 'gpu-z', labels: { rack: 'r9' }, connected: false, lastSeen: iso(T0), gpu: null, services: [] });
+  assert.deepEqual(host, { id: 'gpu-z', labels: { rack: 'r9' }, connected: false, retired: false, lastSeen: iso(T0), gpu: null, services: [] });
 });
 
 test('hosts are listed by id and ids like "constructor" are ordinary keys', () => {

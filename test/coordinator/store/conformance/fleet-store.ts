@@ -32,6 +32,18 @@ export function describeFleetStoreConformance(name: string, open: OpenStore<Flee
         );
       }));
 
+    test('forgetAgent removes one agent, once; a later hello records it afresh', () =>
+      withStore(open, async (store) => {
+        await store.recordHello({ id: 'gpu-a', bootId: 'a1', labels: {}, agentVersion: '1.0' }, T0);
+        await store.recordHello({ id: 'gpu-b', bootId: 'b1', labels: {}, agentVersion: '1.0' }, T0);
+        assert.equal(await store.forgetAgent('gpu-a'), true);
+        assert.equal(await store.forgetAgent('gpu-a'), false);
+        assert.equal(await store.forgetAgent('nobody'), false);
+        assert.deepEqual((await store.listAgents()).map((a) => a.id), ['gpu-b']);
+        await store.recordHello({ id: 'gpu-a', bootId: 'a2', labels: {}, agentVersion: '1.1' }, T0 + 9);
+        assert.deepEqual((await store.listAgents()).map((a) => [a.id, a.bootId, a.firstSeen]), [['gpu-a', 'a2', T0 + 9], ['gpu-b', 'b1', T0]]);
+      }));
+
     test('setConnected never moves lastSeen backwards; an unknown agent is ignored', () =>
       withStore(open, async (store) => {
         await store.recordHello({ id: 'gpu-a', bootId: 'a1', labels: {}, agentVersion: '1.0' }, T0 + 10);
