@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { hostChecker } from '../../../coordinator/http/host-check.js';
-import { AGENT_TOKEN, VIEWER_TOKEN, expectUpgradeRefused, startTestCoordinator, TestAgent, wsUrl } from '../helpers.js';
+import { AGENT_TOKEN, VIEWER_TOKEN, expectUpgradeRefused, requestText, startTestCoordinator, TestAgent, wsUrl } from '../helpers.js';
 
 const open = { auth: { agentTokens: ['a'], adminTokens: [], viewerTokens: [] }, listen: { host: '0.0.0.0', port: 7700 }, http: { allowedHosts: ['status.example.com'] } };
 
@@ -18,17 +18,8 @@ test('no Host check when viewer tokens are configured: reading needs a token any
   assert.equal(hostChecker({ ...open, auth: { ...open.auth, viewerTokens: ['v'] } }), undefined);
 });
 
-function get(port: number, path: string, host: string, token?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, headers: { host, ...(token ? { authorization: `Bearer ${token}` } : {}) } }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
+const get = (port: number, path: string, host: string, token?: string) =>
+  requestText(request, { host: '127.0.0.1', port, path, headers: { host, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
 
 test('open mode: a rebound name gets 403 with a JSON error on HTTP and feed upgrades; agents are not affected', async () => {
   const t = await startTestCoordinator('http: { allowedHosts: [fleet.internal] }');

@@ -8,7 +8,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import WebSocket from 'ws';
 import { join } from 'node:path';
-import { TestAgent, startTestCoordinator, wsUrl, eventually } from '../helpers.js';
+import { TestAgent, requestText, startTestCoordinator, wsUrl, eventually } from '../helpers.js';
 import { fingerprint, makeTlsFixtures, servedFingerprint, type TlsFixtures } from '../../helpers/tls.js';
 
 let pki: TlsFixtures;
@@ -16,18 +16,6 @@ before(() => {
   pki = makeTlsFixtures();
 });
 after(() => pki.cleanup());
-
-function httpsGet(url: string, ca: Buffer): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    request(url, { ca }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 test('serves the API over https and swaps the certificate on reload without dropping agents', async () => {
   // the coordinator reads copies, so the test can overwrite them the way a renewal does
@@ -38,7 +26,7 @@ test('serves the API over https and swaps the certificate on reload without drop
   const t = await startTestCoordinator(`tls: { cert: ${cert}, key: ${key} }`);
   try {
     assert.match(t.coord.url, /^https:\/\//);
-    const health = await httpsGet(`${t.coord.url}/healthz`, readFileSync(pki.caCert));
+    const health = await requestText(request, { host: '127.0.0.1', port: t.coord.port, path: '/healthz', ca: readFileSync(pki.caCert) });
     assert.equal(health.status, 200);
     assert.equal(await servedFingerprint(t.coord.port, pki.caCert), fingerprint(pki.serverCert));
     const agent = await TestAgent.connect(wsUrl(t.coord), undefined, { ca: readFileSync(pki.caCert) });
