@@ -8,6 +8,8 @@ const HELP = `usage: llm-health coordinator -c FILE
 
 Runs the coordinator daemon: the agent WebSocket (/agent), the HTTP API (/api/v1/...),
 /healthz and the status page, on the config's \`listen\` address.
+With a \`tls\` section it serves https:// and wss:// instead; SIGHUP re-reads the
+certificate, key and CA files without dropping connections.
 SIGTERM or SIGINT stops it cleanly (exit 0).`;
 
 export async function coordinatorMain(argv: string[]): Promise<number> {
@@ -26,6 +28,9 @@ export async function coordinatorMain(argv: string[]): Promise<number> {
   const running = await startCoordinator(config, { logger, version });
   logger.info({ url: running.url, agentUrl: `${running.url.replace(/^http/, 'ws')}/agent`, dataDir: config.dataDir, version }, 'listening');
 
+  // registered even without TLS: SIGHUP's default action would kill the coordinator
+  const onHangup = () => void running.reloadTls();
+  process.on('SIGHUP', onHangup);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const on = (s: NodeJS.Signals) => {
       process.off('SIGTERM', on);
@@ -35,6 +40,7 @@ export async function coordinatorMain(argv: string[]): Promise<number> {
     process.on('SIGTERM', on);
     process.on('SIGINT', on);
   });
+  process.off('SIGHUP', onHangup);
   logger.info({ signal }, 'shutting down');
   await running.close();
   return 0;

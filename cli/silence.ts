@@ -5,6 +5,7 @@ import type { Matcher } from '../coordinator/alerts/types.js';
 import { formatDuration, parseDuration } from '../shared/duration.js';
 import { parseCommandArgs, usageError } from './args.js';
 import { DEFAULT_URL } from './status.js';
+import { unreachableReason } from './unreachable.js';
 
 const HELP = `usage: llm-health silence add --matcher M [--matcher M ...] --duration D [--start TIME] --comment TEXT [--author NAME]
        llm-health silence list [--all] [--json]
@@ -21,7 +22,8 @@ until it ends; one that starts later is a maintenance window.
   --author NAME   who (default: $USER)
   --all           list: include expired silences
   --json          print the coordinator's JSON answer
-  --url URL       coordinator base URL (default ${DEFAULT_URL})
+  --url URL       coordinator base URL (default ${DEFAULT_URL}); https:// verifies
+                  against the system CAs plus $NODE_EXTRA_CA_CERTS
   --token T       bearer token (default: $LLM_HEALTH_TOKEN); add and expire need an admin token
 \`add\` prints the new silence's id. Exit 0 on success, 1 when the coordinator could not do
 it (unreachable, token refused, unknown id), 2 on a usage error.`;
@@ -252,8 +254,7 @@ async function call(client: Client, method: string, path: string, body?: unknown
       signal: timeout,
     });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = timeout.aborted ? `no answer within ${REQUEST_TIMEOUT_MS / 1000}s` : (cause?.code ?? cause?.message ?? (err as Error).message);
+    const why = unreachableReason(err, timeout.aborted, REQUEST_TIMEOUT_MS);
     return { ok: false, message: `cannot reach the coordinator at ${url.origin}: ${why}` };
   }
   const text = await res.text().catch(() => '');

@@ -1,10 +1,12 @@
 import { formatDuration } from '../shared/duration.js';
 import { parseCommandArgs, usageError } from './args.js';
+import { unreachableReason } from './unreachable.js';
 
 const HELP = `usage: llm-health status [--url URL] [--token T] [--json] [--watch]
 
 Prints the fleet table from a coordinator's GET /api/v1/fleet.
-  --url URL    coordinator base URL (default http://127.0.0.1:7700)
+  --url URL    coordinator base URL (default http://127.0.0.1:7700); https:// verifies
+               against the system CAs plus $NODE_EXTRA_CA_CERTS
   --token T    bearer token (default: $LLM_HEALTH_TOKEN)
   --json       print the /api/v1/fleet body as received
   --watch      redraw whenever the fleet changes (polls every second; Ctrl-C stops)
@@ -98,8 +100,7 @@ async function fetchFleet(endpoint: URL, token: string | undefined, signal?: Abo
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = timeout.aborted ? `no answer within ${REQUEST_TIMEOUT_MS / 1000}s` : (cause?.code ?? cause?.message ?? (err as Error).message);
+    const why = unreachableReason(err, timeout.aborted, REQUEST_TIMEOUT_MS);
     return { ok: false, message: `cannot reach the coordinator at ${endpoint.origin}: ${why}` };
   }
   const text = await res.text().catch(() => '');

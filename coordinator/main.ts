@@ -1,3 +1,4 @@
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { SystemClock, type Clock } from '../shared/clock.js';
@@ -14,6 +15,9 @@ import { registerApiRoutes } from './http/api.js';
 import { registerStatusPage } from './http/page.js';
 import { Router } from './http/router.js';
 import { createHttpServer, type UpgradeHandler } from './http/server.js';
+import { exposureWarnings } from './http/exposure.js';
+import { hostChecker } from './http/host-check.js';
+import { httpsOptions, refuseUnverifiedClients, reloadTls } from './http/tls.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/types.js';
 import { every } from './timers.js';
@@ -41,7 +45,7 @@ export interface CoordinatorDeps {
 }
 
 export interface RunningCoordinator {
-  /** http://host:port of the listener (127.0.0.1 when listening on all interfaces) */
+  /** http(s)://host:port of the listener (127.0.0.1 when listening on all interfaces) */
   readonly url: string;
   readonly port: number;
   readonly fleet: FleetTracker;
@@ -49,6 +53,8 @@ export interface RunningCoordinator {
   readonly hub: AgentHub;
   readonly alerts: AlertPipeline;
   readonly delivery: DeliveryService;
+  /** Re-reads tls.cert/key/ca for new connections (SIGHUP); false, logged, when they cannot be used or TLS is off. */
+  reloadTls(): boolean;
   /** Stops accepting, closes agents with 1001, stops timers, closes the store it opened. Idempotent. */
   close(): Promise<void>;
 }
@@ -107,7 +113,10 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     } });
     registerAlertRoutes(router, { alerts: () => pipeline?.alerts({ resolved: true }) ?? [], store: store.outbox, receivers: () => delivery.status() });
     const upgrades = new Map<string, UpgradeHandler>([[AGENT_WS_PATH, (req, socket, head) => agentHub.handleUpgrade(req, socket, head)]]);
-    const server = createHttpServer(router, upgrades);
+    const tlsConfig = config.tls;
+    const server = createHttpServer(router, upgrades, { hostAllowed: hostChecker(config), ...(tlsConfig ? { tls: httpsOptions(tlsConfig) } : {}) });
+    if (tlsConfig?.clientCerts === 'optional') refuseUnverifiedClients(server as HttpsServer, logger);
+    for (const warning of exposureWarnings(config)) logger.warn(warning);
 
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -118,7 +127,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     });
     server.on('error', (err) => logger.error({ err: err.message }, 'http server error'));
     const port = (server.address() as AddressInfo).port;
-    const url = `http://${urlHost(config.listen.host)}:${port}`;
+    const url = `${tlsConfig ? 'https' : 'http'}://${urlHost(config.listen.host)}:${port}`;
 
     await delivery.start();
     const alerts = new AlertPipeline({
@@ -172,7 +181,13 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
         logger.info('coordinator stopped');
       })());
 
-    return { url, port, fleet, store, hub: agentHub, alerts, delivery, close };
+    const reload = (): boolean => {
+      if (tlsConfig) return reloadTls(server as HttpsServer, tlsConfig, logger);
+      logger.info('nothing to reload: no tls section configured');
+      return false;
+    };
+
+    return { url, port, fleet, store, hub: agentHub, alerts, delivery, reloadTls: reload, close };
   } catch (err) {
     for (const stop of stops) stop();
     await hub?.close();

@@ -7,6 +7,7 @@ import type { AgentMessage, Event, GpuInfo, HelloService, ProbeResult, SnapshotS
 import type { AgentEvent, EventLog, EventSink } from '../events.js';
 import type { ServiceSnapshot } from '../monitor.js';
 import { Spool, type LostRange } from './spool.js';
+import { plainRemoteUrls, tlsClientOptions, tlsFailure } from './transport.js';
 
 /** What the link reads from the running agent. */
 export interface LinkSource {
@@ -67,6 +68,8 @@ export class CoordinatorLink implements EventSink {
   private connectedOnce = false;
   /** when this agent's connections were replaced (4001) lately */
   private replacedAt: number[] = [];
+  /** last TLS failure per URL: logged as an error once, then at debug until it changes */
+  private tlsFailures = new Map<string, string>();
 
   constructor(private readonly opts: LinkOptions) {
     this.spool = Spool.open({
@@ -76,6 +79,8 @@ export class CoordinatorLink implements EventSink {
       onDrop: (lost) => this.reportGap(lost),
       onDiskError: (err) => this.reportDiskError(err),
     });
+    const plain = plainRemoteUrls(opts.config.urls);
+    if (plain.length) opts.logger.warn({ urls: plain }, `coordinator ${plain.join(', ')}: plain ws:// to another machine sends the agent token and events unencrypted; use wss://`);
     if (this.spool.size > 0) opts.logger.info({ pending: this.spool.size }, 'spool holds unacknowledged events from before; they will be replayed');
   }
 
@@ -156,6 +161,7 @@ export class CoordinatorLink implements EventSink {
       handshakeTimeout: 10_000,
       maxPayload: 1024 * 1024,
       perMessageDeflate: false,
+      ...tlsClientOptions(url, this.opts.config),
     });
     this.ws = ws;
     ws.on('open', () => {
@@ -174,7 +180,12 @@ export class CoordinatorLink implements EventSink {
       ws.terminate();
     });
     ws.on('error', (err) => {
-      logger.debug({ url, err: err.message }, 'coordinator link error');
+      const tls = tlsFailure(err, this.opts.config);
+      if (tls === undefined) return logger.debug({ url, err: err.message }, 'coordinator link error');
+      // retried with the usual backoff (a renewed certificate fixes it), but said loudly once
+      const repeat = this.tlsFailures.get(url) === tls;
+      this.tlsFailures.set(url, tls);
+      logger[repeat ? 'debug' : 'error']({ url, code: (err as NodeJS.ErrnoException).code, reason: tls }, `cannot connect to coordinator ${url}: ${tls}`);
     });
     ws.on('close', (code, reason) => {
       if (this.ws !== ws) return;
@@ -237,6 +248,7 @@ export class CoordinatorLink implements EventSink {
         if (msg.ackedSeq) this.spool.ack(msg.ackedSeq.bootId, msg.ackedSeq.seq);
         this.ready = true;
         this.attempt = 0;
+        this.tlsFailures.clear();
         this.opts.logger.info({ pending: this.spool.size, reconnect: this.connectedOnce }, 'connected to coordinator');
         this.connectedOnce = true;
         this.sendSnapshot();

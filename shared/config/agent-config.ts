@@ -1,8 +1,10 @@
 import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { configAjv, loadYamlConfig, logSchema, readConfigFile, type LoadOptions } from './load.js';
+import { pemFile, readPemFiles, type PemFiles } from './tls-files.js';
 
 export const SERVICE_KINDS = ['llamacpp', 'vllm', 'tgi', 'ollama', 'sglang', 'openai', 'http', 'tcp'] as const;
 export type ServiceKind = (typeof SERVICE_KINDS)[number];
@@ -67,6 +69,10 @@ export const agentConfigSchema = {
         fsync: { enum: ['always', 'batch', 'never'], default: 'batch' },
         heartbeat: { ...duration, default: '10s' },
         reconnectMax: { ...duration, default: '30s' },
+        /** wss:// only: CA(s) to verify the coordinator with instead of the system store, and a client certificate */
+        ca: pemFile,
+        cert: pemFile,
+        key: pemFile,
       },
     },
     defaults: {
@@ -207,6 +213,8 @@ export interface CoordinatorLinkConfig {
   fsync: 'always' | 'batch' | 'never';
   heartbeat: number;
   reconnectMax: number;
+  /** PEM contents read at start; absent: system CAs, no client certificate */
+  tls?: PemFiles;
 }
 
 export interface GpuConfig {
@@ -295,14 +303,17 @@ export function parseAgentConfig(file: string, text: string, options: LoadOption
       }
     }
     if (!token && !c.tokenFile) issues.push({ path: 'coordinator.token', message: 'is required (or tokenFile) when a coordinator is configured' });
+    const urls: string[] = Array.isArray(c.url) ? c.url : [c.url];
+    const tls = parseLinkTls(c, urls, dirname(resolve(file)), issues);
     coordinator = {
-      urls: Array.isArray(c.url) ? c.url : [c.url],
+      urls,
       token: token ?? '',
       spoolDir: c.spoolDir,
       spoolMaxBytes: c.spoolMaxBytes,
       fsync: c.fsync,
       heartbeat: c.heartbeat,
       reconnectMax: c.reconnectMax,
+      ...(tls ? { tls } : {}),
     };
   }
 
@@ -317,6 +328,15 @@ export function parseAgentConfig(file: string, text: string, options: LoadOption
     gpu: raw.gpu as GpuConfig,
     log: raw.log as AgentConfig['log'],
   };
+}
+
+/** `coordinator.ca/cert/key`: read now, so an unreadable file stops the start naming its key. */
+function parseLinkTls(c: Raw, urls: string[], base: string, issues: ConfigIssue[]): PemFiles | undefined {
+  const given = (['ca', 'cert', 'key'] as const).filter((k) => c[k] !== undefined);
+  if (given.length === 0) return undefined;
+  if (!urls.some((u) => u.startsWith('wss:'))) issues.push({ path: `coordinator.${given[0]}`, message: 'is only used with a wss:// coordinator.url' });
+  if ((c.cert === undefined) !== (c.key === undefined)) issues.push({ path: `coordinator.${c.cert === undefined ? 'cert' : 'key'}`, message: `is required with coordinator.${c.cert === undefined ? 'key' : 'cert'} (a client certificate and its key)` });
+  return readPemFiles(base, c, 'coordinator', issues);
 }
 
 function stripSlash(url: string): string {

@@ -4,6 +4,7 @@ import type { ValidateFunction } from 'ajv';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/constants.js';
 import { configAjv, loadYamlConfig, logSchema, readConfigFile, type LoadOptions } from './load.js';
+import { pemFile, readPemFiles } from './tls-files.js';
 
 /**
  * Coordinator YAML (docs/configuration.md). The `alerts` and `notify` sections are validated here already
@@ -169,6 +170,19 @@ export const coordinatorConfigSchema = {
       },
     },
     log: logSchema,
+    /** TLS served by the coordinator itself (https://, wss://); without it the listener speaks plain HTTP */
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['cert', 'key'],
+      properties: { cert: pemFile, key: pemFile, ca: pemFile, clientCerts: { enum: ['none', 'optional', 'required'], default: 'none' } },
+    },
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { allowedHosts: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9.-]+$', 'x-expect': 'a host name like status.example.com' }, default: [], 'x-expect': 'a list of host names' } },
+    },
   },
 } as const;
 
@@ -230,6 +244,10 @@ export interface CoordinatorConfig {
   store: { retention: number; pruneInterval: number };
   limits: { maxPayload: number };
   log: { file?: string; level: string };
+  /** absolute paths: the files are read again on SIGHUP */
+  tls?: { cert: string; key: string; ca?: string; clientCerts: 'none' | 'optional' | 'required' };
+  /** host names accepted in the Host header besides loopback names, IP addresses and externalUrl's host */
+  http: { allowedHosts: string[] };
 }
 
 let compiled: ValidateFunction | undefined;
@@ -296,6 +314,8 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
   const store = raw.store as CoordinatorConfig['store'];
   if (store.pruneInterval <= 0) issues.push({ path: 'store.pruneInterval', message: 'must be greater than 0' });
 
+  const tls = parseTls(raw.tls as Raw | undefined, base, issues);
+
   if (issues.length) throw new ConfigError(file, issues);
   return {
     file,
@@ -309,7 +329,18 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
     store,
     limits: raw.limits as CoordinatorConfig['limits'],
     log: raw.log as CoordinatorConfig['log'],
+    ...(tls ? { tls } : {}),
+    http: { allowedHosts: (raw.http.allowedHosts as string[]).map((h) => h.toLowerCase()) },
   };
+}
+
+/** The files must be readable and usable now: a coordinator that cannot serve TLS should not start. */
+function parseTls(t: Raw | undefined, base: string, issues: ConfigIssue[]): CoordinatorConfig['tls'] {
+  if (!t) return undefined;
+  if (t.clientCerts !== 'none' && t.ca === undefined) issues.push({ path: 'tls.ca', message: `is required with tls.clientCerts: ${t.clientCerts} (the CA that signs agent certificates)` });
+  if (t.clientCerts === 'none' && t.ca !== undefined) issues.push({ path: 'tls.ca', message: 'is only used to verify client certificates: set tls.clientCerts to optional or required' });
+  readPemFiles(base, t, 'tls', issues);
+  return { cert: resolve(base, t.cert as string), key: resolve(base, t.key as string), ...(t.ca !== undefined ? { ca: resolve(base, t.ca as string) } : {}), clientCerts: t.clientCerts };
 }
 
 const EMAIL_ONLY = ['smtp', 'from', 'to', 'subjectPrefix'] as const;

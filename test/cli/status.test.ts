@@ -5,36 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { formatFleetTable } from '../../cli/status.js';
 import { T0, event, events, iso, snapshot } from '../coordinator/protocol-samples.js';
+import { CLI, runCli, spawnCoordinator } from '../helpers/cli.js';
 import { AGENT_TOKEN, TestAgent, VIEWER_TOKEN, getJson, startTestCoordinator, wsUrl, type TestCoordinator } from '../coordinator/helpers.js';
-
-const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, LLM_HEALTH_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`llm-health ${args.join(' ')} did not finish; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** A loopback port with nothing listening on it. */
 async function closedPort(): Promise<number> {
@@ -152,28 +126,12 @@ test('llm-health coordinator -c FILE: logs listening with the URL, serves, exits
   try {
     const file = join(dir, 'coordinator.yaml');
     writeFileSync(file, `listen: 127.0.0.1:0\ndataDir: ./data\nauth:\n  agentTokens: [\${AGENT_TOKEN}]\n`);
-    const child = spawn(process.execPath, [CLI, 'coordinator', '-c', file], { env: { ...process.env, AGENT_TOKEN, LLM_HEALTH_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${stderr}`)), 15_000);
-      child.stdout.on('data', (d) => {
-        stdout += d;
-        const line = stdout.split('\n').find((l) => l.includes('"msg":"listening"'));
-        if (line) {
-          clearTimeout(timer);
-          resolve((JSON.parse(line) as { url: string }).url);
-        }
-      });
-      void exited.then(() => reject(new Error(`exited early; stderr: ${stderr}`)));
-    });
+    const { child, url, stdout, stderr, exited } = await spawnCoordinator(file, { AGENT_TOKEN });
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal((await getJson(`${url}/healthz`)).status, 200);
-    assert.ok(!stdout.includes(AGENT_TOKEN), 'the agent token is never logged');
+    assert.ok(!stdout().includes(AGENT_TOKEN), 'the agent token is never logged');
     child.kill('SIGTERM');
-    assert.equal(await exited, 0, stderr);
+    assert.equal(await exited, 0, stderr());
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { RequestOptions } from 'node:https';
 import WebSocket from 'ws';
 import { parseCoordinatorConfig, type CoordinatorConfig } from '../../shared/config/coordinator-config.js';
 import { createLogger } from '../../shared/logger.js';
@@ -171,4 +173,17 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`${what} not reached within ${timeoutMs}ms`);
+}
+
+/** One request through node:http or node:https request(), which, unlike fetch, may set Host or a private CA. */
+export function requestText(send: (options: RequestOptions, cb: (res: IncomingMessage) => void) => ClientRequest, options: RequestOptions): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    send(options, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    })
+      .on('error', reject)
+      .end();
+  });
 }
