@@ -41,6 +41,8 @@ export const coordinatorConfigSchema = {
         adminTokenFile: tokenFile,
         viewerTokens: tokenList,
         viewerTokenFile: tokenFile,
+        // restart evidence (journal tails) is for token holders; this opens it on an open read API
+        evidenceWithoutToken: { type: 'boolean', default: false },
       },
     },
     fleet: {
@@ -195,7 +197,8 @@ export interface CoordinatorConfig {
   dataDir: string;
   /** dashboard URL for links in notifications; defaults to the listen URL */
   externalUrl?: string;
-  auth: { agentTokens: string[]; adminTokens: string[]; viewerTokens: string[] };
+  /** `evidenceWithoutToken`: serve restart evidence on an open read API (no viewer tokens) */
+  auth: { agentTokens: string[]; adminTokens: string[]; viewerTokens: string[]; evidenceWithoutToken: boolean };
   fleet: { agentLostAfter: number; heartbeatInterval: number; helloTimeout: number };
   alerts: { groupBy: string[]; groupWait: number; groupInterval: number; repeatInterval: number; sendResolved: boolean };
   notify: NotifierConfig[];
@@ -269,7 +272,7 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
     listen: listen!,
     dataDir: resolve(base, raw.dataDir as string),
     ...(raw.externalUrl ? { externalUrl: (raw.externalUrl as string).replace(/\/+$/, '') } : {}),
-    auth: { agentTokens, adminTokens, viewerTokens },
+    auth: { agentTokens, adminTokens, viewerTokens, evidenceWithoutToken: auth.evidenceWithoutToken === true },
     fleet,
     alerts: raw.alerts as CoordinatorConfig['alerts'],
     notify,
