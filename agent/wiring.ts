@@ -5,6 +5,7 @@ import { createProbeDispatcher } from './probes/http-client.js';
 import { createRoundState, runRound, type RoundState } from './probes/round.js';
 import type { RoundRunner } from './monitor.js';
 import { createServiceManager } from './restart/systemctl.js';
+import { createRedactor, redactingUnitControl } from './restart/redact-evidence.js';
 import type { UnitControl } from './unit-control.js';
 
 /** Per-service probing handles the monitor and the check command use. */
@@ -60,14 +61,18 @@ function originOf(url: unknown): string {
   }
 }
 
-/** systemctl limited to the units this config names (docs/configuration.md: nothing else is ever run). */
+/**
+ * systemctl limited to the units this config names (docs/configuration.md: nothing else is
+ * ever run), its evidence redacted before any caller can log, spool or send it.
+ */
 export function createUnitControl(config: AgentConfig): UnitControl {
   const allowedUnits = [...new Set(config.services.flatMap((s) => (s.unit ? [s.unit] : [])))];
-  return createServiceManager({
+  const manager = createServiceManager({
     systemctl: config.restart.systemctl,
     allowedUnits,
     timeoutMs: config.restart.timeout,
     journal: config.restart.journal,
     journalLines: config.restart.journalLines,
   });
+  return redactingUnitControl(manager, createRedactor(config.restart.redact));
 }

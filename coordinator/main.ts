@@ -94,7 +94,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     hub = agentHub;
 
     const router = new Router({ viewerTokens: new TokenSet(config.auth.viewerTokens), adminTokens: new TokenSet(config.auth.adminTokens) }, logger);
-    registerApiRoutes(router, { fleet, events: store.events, health: () => ({ version: deps.version ?? 'unknown', connectedAgents: agentHub.connectedAgents.length }) });
+    registerApiRoutes(router, { fleet, events: store.events, evidenceWithoutToken: config.auth.evidenceWithoutToken, health: () => ({ version: deps.version ?? 'unknown', connectedAgents: agentHub.connectedAgents.length }) });
     registerStatusPage(router, { fleet });
     registerHostRoutes(router, { fleet, store: store.fleet, clock, logger });
 

@@ -1,6 +1,7 @@
 import { EVENT_TYPES } from '../../shared/protocol/constants.js';
 import type { FleetTracker } from '../fleet/tracker.js';
 import { MAX_EVENT_QUERY_LIMIT, type EventQuery, type EventStore } from '../store/event-store.js';
+import { withoutEvidence } from './evidence.js';
 import { badRequest, sendJson } from './respond.js';
 import type { Router } from './router.js';
 
@@ -9,6 +10,8 @@ export interface ApiDeps {
   events: Pick<EventStore, 'listEvents'>;
   /** coordinator facts for /healthz */
   health: () => { version: string; connectedAgents: number };
+  /** `auth.evidenceWithoutToken`: serve restart evidence to callers without a token too */
+  evidenceWithoutToken?: boolean;
 }
 
 /** Read-only JSON API, docs/http-api.md. Mutating routes (restarts, silences) register as `admin`. */
@@ -16,9 +19,11 @@ export function registerApiRoutes(router: Router, deps: ApiDeps): void {
   router
     .add('GET', '/healthz', 'public', ({ res }) => sendJson(res, 200, { status: 'ok', ...deps.health() }))
     .add('GET', '/api/v1/fleet', 'viewer', ({ res }) => sendJson(res, 200, deps.fleet.view()))
-    .add('GET', '/api/v1/events', 'viewer', async ({ res, url }) => {
+    .add('GET', '/api/v1/events', 'viewer', async ({ res, url, tokenHolder }) => {
       const events = await deps.events.listEvents(parseEventQuery(url.searchParams));
-      sendJson(res, 200, { events });
+      // behind viewer tokens every caller here holds one; on an open API only a token shows evidence
+      const withEvidence = tokenHolder || deps.evidenceWithoutToken === true;
+      sendJson(res, 200, { events: withEvidence ? events : events.map(withoutEvidence) });
     });
 }
 

@@ -17,6 +17,11 @@ export interface RouteContext {
   res: ServerResponse;
   url: URL;
   params: Record<string, string>;
+  /**
+   * The caller presented a valid viewer or admin token. Always true behind a viewer token
+   * wall; on an open read API it is what separates a token holder from anyone at all.
+   */
+  tokenHolder: boolean;
 }
 
 export type RouteHandler = (ctx: RouteContext) => void | Promise<void>;
@@ -80,24 +85,25 @@ export class Router {
         allowed.add(route.method);
         continue;
       }
-      this.authorize(route.access, req);
-      await route.handler({ req, res, url, params });
+      const tokenHolder = this.authorize(route.access, req);
+      await route.handler({ req, res, url, params, tokenHolder });
       return;
     }
     if (allowed.size > 0) throw new HttpError(405, 'method_not_allowed', `use ${[...allowed].join(', ')}`, { Allow: [...allowed].join(', ') });
     throw new HttpError(404, 'not_found', 'no such endpoint');
   }
 
-  private authorize(access: Access, req: IncomingMessage): void {
-    if (access === 'public') return;
+  /** Throws when the route's access is not met; otherwise says whether a valid token came with the request. */
+  private authorize(access: Access, req: IncomingMessage): boolean {
     const { viewerTokens, adminTokens } = this.auth;
-    if (access === 'viewer' && viewerTokens.size === 0) return;
     const token = bearerToken(req.headers.authorization);
-    if (token === undefined) throw new HttpError(401, 'unauthorized', 'a bearer token is required', UNAUTHORIZED_HEADERS);
     // Admins may read too. Both sets are checked every time, so timing says nothing about which matched.
-    const isAdmin = adminTokens.has(token);
-    const isViewer = viewerTokens.has(token);
-    if (access === 'admin' ? isAdmin : isAdmin || isViewer) return;
+    const isAdmin = token !== undefined && adminTokens.has(token);
+    const isViewer = token !== undefined && viewerTokens.has(token);
+    // open routes still note a valid token: it unlocks what an anonymous reader is not shown
+    if (access === 'public' || (access === 'viewer' && viewerTokens.size === 0)) return isAdmin || isViewer;
+    if (token === undefined) throw new HttpError(401, 'unauthorized', 'a bearer token is required', UNAUTHORIZED_HEADERS);
+    if (access === 'admin' ? isAdmin : isAdmin || isViewer) return true;
     if (isViewer) throw new HttpError(403, 'forbidden', 'this token may not change anything');
     throw new HttpError(401, 'unauthorized', 'unknown token', UNAUTHORIZED_HEADERS);
   }

@@ -143,6 +143,12 @@ export const agentConfigSchema = {
         timeout: { ...duration, default: '90s' },
         journal: { type: 'boolean', default: true },
         journalLines: { type: 'integer', minimum: 0, maximum: 1000, default: 50 },
+        redact: {
+          type: 'array',
+          default: [],
+          items: { type: 'string', minLength: 1, maxLength: 1000, 'x-expect': 'a regular expression (1 to 1000 characters)' },
+          'x-expect': 'a list of regular expressions whose matches are removed from restart evidence',
+        },
       },
     },
     gpu: {
@@ -203,6 +209,8 @@ export interface RestartConfig {
   timeout: number;
   journal: boolean;
   journalLines: number;
+  /** the operator's own secret patterns, on top of the built-in ones (agent/restart/redact-evidence.ts) */
+  redact: string[];
 }
 
 export interface CoordinatorLinkConfig {
@@ -317,8 +325,9 @@ export function parseAgentConfig(file: string, text: string, options: LoadOption
     };
   }
 
-  if (issues.length) throw new ConfigError(file, issues);
   const r = raw.restart as Raw;
+  issues.push(...redactPatternIssues(r.redact as string[]));
+  if (issues.length) throw new ConfigError(file, issues);
   return {
     file,
     agent: { id: raw.agent.id ?? hostname(), labels: raw.agent.labels ?? {} },
@@ -337,6 +346,27 @@ function parseLinkTls(c: Raw, urls: string[], base: string, issues: ConfigIssue[
   if (!urls.some((u) => u.startsWith('wss:'))) issues.push({ path: `coordinator.${given[0]}`, message: 'is only used with a wss:// coordinator.url' });
   if ((c.cert === undefined) !== (c.key === undefined)) issues.push({ path: `coordinator.${c.cert === undefined ? 'cert' : 'key'}`, message: `is required with coordinator.${c.cert === undefined ? 'key' : 'cert'} (a client certificate and its key)` });
   return readPemFiles(base, c, 'coordinator', issues);
+}
+
+/**
+ * Each `restart.redact` entry must compile now: a broken pattern found at the first restart
+ * would mean evidence going out unredacted, or no evidence at all, when it matters most. One
+ * that matches the empty string would mark every position of every line.
+ */
+function redactPatternIssues(patterns: string[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  patterns.forEach((pattern, i) => {
+    const path = `restart.redact[${i}]`;
+    let re: RegExp;
+    try {
+      re = new RegExp(pattern, 'g');
+    } catch (err) {
+      issues.push({ path, message: `expected a JavaScript regular expression, got ${JSON.stringify(pattern)} (${(err as Error).message})` });
+      return;
+    }
+    if (re.test('')) issues.push({ path, message: `expected a pattern that matches some text, got ${JSON.stringify(pattern)}, which matches the empty string` });
+  });
+  return issues;
 }
 
 function stripSlash(url: string): string {

@@ -60,6 +60,8 @@ export const coordinatorConfigSchema = {
         adminTokenFile: tokenFile,
         viewerTokens: tokenList,
         viewerTokenFile: tokenFile,
+        // restart evidence (journal tails) is for token holders; this opens it on an open read API
+        evidenceWithoutToken: { type: 'boolean', default: false },
       },
     },
     fleet: {
@@ -237,7 +239,8 @@ export interface CoordinatorConfig {
   dataDir: string;
   /** dashboard URL for links in notifications; defaults to the listen URL */
   externalUrl?: string;
-  auth: { agentTokens: AgentTokenConfig[]; adminTokens: string[]; viewerTokens: string[] };
+  /** `evidenceWithoutToken`: serve restart evidence on an open read API (no viewer tokens) */
+  auth: { agentTokens: AgentTokenConfig[]; adminTokens: string[]; viewerTokens: string[]; evidenceWithoutToken: boolean };
   fleet: { agentLostAfter: number; heartbeatInterval: number; helloTimeout: number; retireAfter: number };
   alerts: { groupBy: string[]; groupWait: number; groupInterval: number; repeatInterval: number; sendResolved: boolean };
   notify: NotifierConfig[];
@@ -322,7 +325,7 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
     listen: listen!,
     dataDir: resolve(base, raw.dataDir as string),
     ...(raw.externalUrl ? { externalUrl: (raw.externalUrl as string).replace(/\/+$/, '') } : {}),
-    auth: { agentTokens, adminTokens, viewerTokens },
+    auth: { agentTokens, adminTokens, viewerTokens, evidenceWithoutToken: auth.evidenceWithoutToken === true },
     fleet,
     alerts: raw.alerts as CoordinatorConfig['alerts'],
     notify,

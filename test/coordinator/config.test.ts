@@ -32,7 +32,7 @@ test('a minimal config gets every default', () => {
   const c = parseCoordinatorConfig(FILE, MINIMAL, { env: {} });
   assert.deepEqual(c.listen, { host: '127.0.0.1', port: 7700 });
   assert.equal(c.dataDir, '/etc/llm-health/data', 'dataDir is relative to the config file');
-  assert.deepEqual(c.auth, { agentTokens: [{ token: 'a-token', agents: null, source: 'auth.agentTokens[0]' }], adminTokens: [], viewerTokens: [] });
+  assert.deepEqual(c.auth, { agentTokens: [{ token: 'a-token', agents: null, source: 'auth.agentTokens[0]' }], adminTokens: [], viewerTokens: [], evidenceWithoutToken: false });
   assert.deepEqual(c.fleet, { agentLostAfter: 30_000, heartbeatInterval: 10_000, helloTimeout: 10_000, retireAfter: 7 * 86_400_000 });
   assert.deepEqual(c.alerts, { groupBy: ['alertname', 'service'], groupWait: 10_000, groupInterval: 60_000, repeatInterval: 4 * 3_600_000, sendResolved: true });
   assert.deepEqual(c.notify, []);

@@ -93,7 +93,29 @@ const mistakes: { name: string; text: string; path: string; match: RegExp; env?:
   { name: 'wrong type', text: `defaults: { retries: three }\n${good}`, path: 'defaults.retries', match: /expected an integer from 1 to 20/ },
   { name: 'tcp kind with http URL', text: `services:\n  - { name: t, kind: tcp, url: 'http://127.0.0.1:1' }\n`, path: 'services[0].url', match: /tcp:\/\/host:port/ },
   { name: 'YAML syntax error', text: 'services: [\n', path: 'line', match: /YAML syntax/ },
+  { name: 'redact pattern that does not compile', text: `${good}restart:\n  redact: ['hf_[A-Za-z0-9]{20,}', 'token=(\\S+']\n`, path: 'restart.redact[1]', match: /expected a JavaScript regular expression, got "token=\(\\\\S\+" \(Invalid regular expression/ },
 ];
+
+test('restart.redact: none by default; patterns kept as written', () => {
+  assert.deepEqual(parseAgentConfig('agent.yaml', good, { env: {} }).restart.redact, []);
+  const cfg = parseAgentConfig('agent.yaml', `${good}restart:\n  redact: ['acme-[0-9a-f]{8}', '(?<=SESSION )[A-Z0-9]{6,}']\n`, { env: {} });
+  assert.deepEqual(cfg.restart.redact, ['acme-[0-9a-f]{8}', '(?<=SESSION )[A-Z0-9]{6,}']);
+});
+
+test('restart.redact: a bad pattern is an error naming the file, the key path and what was expected', () => {
+  const text = `${good}restart:\n  redact: ['ok-[0-9]+', '[unclosed', 'a*', 42]\n`;
+  assert.throws(
+    () => parseAgentConfig('/etc/llm-health/agent.yaml', text, { env: {} }),
+    (err: unknown) => err instanceof ConfigError && /^\/etc\/llm-health\/agent\.yaml: restart\.redact\[3\]: expected a regular expression/m.test(err.message),
+  );
+  const issues = issuesOf(`${good}restart:\n  redact: ['ok-[0-9]+', '[unclosed', 'a*']\n`);
+  assert.deepEqual(
+    issues.map((i) => i.path),
+    ['restart.redact[1]', 'restart.redact[2]'],
+  );
+  assert.match(issues[0]!.message, /^expected a JavaScript regular expression, got "\[unclosed" \(Invalid regular expression: .*\)$/);
+  assert.match(issues[1]!.message, /matches the empty string/);
+});
 
 for (const m of mistakes) {
   test(`config mistake: ${m.name} names the key path`, () => {

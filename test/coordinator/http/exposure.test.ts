@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { exposureWarnings } from '../../../coordinator/http/exposure.js';
 import { VIEWER_TOKEN, startTestCoordinator } from '../helpers.js';
 
-const auth = (viewerTokens: string[]) => ({ agentTokens: [{ token: 'a', agents: null, source: 'auth.agentTokens[0]' }], adminTokens: [], viewerTokens });
+const auth = (viewerTokens: string[]) => ({ agentTokens: [{ token: 'a', agents: null, source: 'auth.agentTokens[0]' }], adminTokens: [], viewerTokens, evidenceWithoutToken: false });
 const tls = { cert: '/c', key: '/k', clientCerts: 'none' as const };
 
 test('no warning on loopback, whatever the auth and TLS', () => {

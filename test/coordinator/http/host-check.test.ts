@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { hostChecker } from '../../../coordinator/http/host-check.js';
 import { AGENT_TOKEN, VIEWER_TOKEN, expectUpgradeRefused, requestText, startTestCoordinator, TestAgent, wsUrl } from '../helpers.js';
 
-const open = { auth: { agentTokens: ['a'], adminTokens: [], viewerTokens: [] }, listen: { host: '0.0.0.0', port: 7700 }, http: { allowedHosts: ['status.example.com'] } };
+const open = { auth: { agentTokens: [{ token: 'a', agents: null, source: 'auth.agentTokens[0]' }], adminTokens: [], viewerTokens: [], evidenceWithoutToken: false }, listen: { host: '0.0.0.0', port: 7700 }, http: { allowedHosts: ['status.example.com'] } };
 
 test('open mode accepts IP literals, loopback names, allowedHosts and the externalUrl host; nothing else', () => {
   const allowed = hostChecker({ ...open, externalUrl: 'https://dash.example.org' })!;
