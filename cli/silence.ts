@@ -13,7 +13,7 @@ const HELP = `usage: llm-health silence add --matcher M [--matcher M ...] --dura
 
 Silences mute the alerts whose labels match all of a silence's matchers, from its start
 until it ends; one that starts later is a maintenance window.
-  --matcher M     name=value, name!=value, name=~regex or name!~regex (regexes are anchored);
+  --matcher M     name=value, name!=value, name=~regex or name!~regex (RE2 syntax, anchored);
                   repeat for several, e.g. --matcher service=qwen-vl --matcher 'host=~gpu-.*'
   --duration D    how long, like 30m, 2h, 1d (or --end TIME)
   --start TIME    when it starts: ISO 8601 (2026-01-01T22:00:00Z) or +DURATION from now (default: now)

@@ -104,7 +104,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     const notifiers = config.notify.map((n) => createNotifier(n, { dispatcher: notifyDispatcher, logger: logger.child({ receiver: n.name }), now: () => clock.now() }));
     const delivery = new DeliveryService({ store: store.outbox, notifiers, clock, logger: logger.child({ component: 'delivery' }) });
     stops.push(() => void notifyDispatcher.close());
-    const silences = new SilenceCache(store.silences, clock);
+    const silences = new SilenceCache(store.silences, clock, logger);
     await silences.load();
     let pipeline: AlertPipeline | undefined;
     registerSilenceRoutes(router, { store: store.silences, clock, logger, onChange: (silence) => {

@@ -10,7 +10,6 @@ export {
   matches,
   matchOne,
   formatMatcher,
-  unsafeRegex,
   MatcherError,
   MATCHER_INVALID,
   LABEL_NAME_PATTERN,

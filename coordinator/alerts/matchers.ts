@@ -1,3 +1,4 @@
+import { compileRegex, MAX_REGEX_LENGTH, regexProblem, RegexSyntaxError, type FullMatchRegex } from '../../shared/regex.js';
 import type { Labels, Matcher } from './types.js';
 
 /**
@@ -6,11 +7,10 @@ import type { Labels, Matcher } from './types.js';
  * empty string, so `name=""` means "has no such label".
  *
  * Regexes run on every flush against every alert of a group, so a bad one must not be able
- * to stall the coordinator: patterns are capped in length and, since JavaScript's engine
- * backtracks (Alertmanager's RE2 does not), constructs that can backtrack exponentially are
- * refused: backreferences, lookaround, and a repeated group that itself contains a
- * repetition or an alternation (`(a+)+`, `(a|aa)*`). Label values are bounded by the
- * protocol (256 characters), which bounds the rest.
+ * to stall the coordinator: they use RE2 syntax and an RE2 engine (shared/regex.ts), which
+ * matches in time linear in the label value whatever the pattern, as Alertmanager's Go
+ * regexp does. What RE2 cannot do (backreferences, lookaround) is refused when the matcher
+ * is created.
  */
 
 export const MATCHER_INVALID = 'LLMH_MATCHER_INVALID' as const;
@@ -28,7 +28,7 @@ export const LABEL_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
 /** Longest value of an equality matcher. */
 export const MAX_MATCHER_VALUE_LENGTH = 1024;
 /** Longest regex of a `=~`/`!~` matcher. */
-export const MAX_MATCHER_REGEX_LENGTH = 256;
+export const MAX_MATCHER_REGEX_LENGTH = MAX_REGEX_LENGTH;
 /** Most matchers in one silence or receiver. */
 export const MAX_MATCHERS = 32;
 
@@ -52,9 +52,10 @@ export function parseMatchers(input: string | readonly string[]): Matcher[] {
   return list.map(parseMatcher);
 }
 
-/** Equality matchers from a receiver's `match: { label: value }` map (docs/states-and-alerts.md). */
-export function matchersFromMap(map: Readonly<Record<string, string>>): Matcher[] {
-  const out = Object.entries(map).map(([name, value]): Matcher => ({ name, value, isRegex: false, isEqual: true }));
+/** Matchers from a receiver's `match: { label: value }` map, or its `matchRe` map with `regex` (docs/states-and-alerts.md). */
+export function matchersFromMap(map: Readonly<Record<string, string>>, opts: { regex?: boolean } = {}): Matcher[] {
+  const isRegex = opts.regex ?? false;
+  const out = Object.entries(map).map(([name, value]): Matcher => ({ name, value, isRegex, isEqual: true }));
   out.forEach(validateMatcher);
   return out;
 }
@@ -69,14 +70,8 @@ export function validateMatcher(m: Matcher): void {
     if (m.value.length > MAX_MATCHER_VALUE_LENGTH) throw new MatcherError(`value of ${m.name} is too long (${m.value.length}; at most ${MAX_MATCHER_VALUE_LENGTH})`);
     return;
   }
-  if (m.value.length > MAX_MATCHER_REGEX_LENGTH) throw new MatcherError(`regex for ${m.name} is too long (${m.value.length}; at most ${MAX_MATCHER_REGEX_LENGTH})`);
-  const unsafe = unsafeRegex(m.value);
-  if (unsafe) throw new MatcherError(`regex for ${m.name} refused: ${unsafe}`);
-  try {
-    compile(m.value);
-  } catch (err) {
-    throw new MatcherError(`regex for ${m.name} does not compile: ${(err as Error).message}`);
-  }
+  const problem = regexProblem(m.value);
+  if (problem) throw new MatcherError(`regex matcher ${clip(formatMatcher(m))}: ${problem}`);
 }
 
 /** True when every matcher matches the labels (an empty list matches everything). */
@@ -85,9 +80,11 @@ export function matches(matchers: readonly Matcher[], labels: Labels): boolean {
   return true;
 }
 
+/** Whether one matcher matches a label value; one whose regex does not compile matches nothing, `!~` included. */
 export function matchOne(m: Matcher, value: string): boolean {
-  const hit = m.isRegex ? compile(m.value).test(value) : value === m.value;
-  return hit === m.isEqual;
+  if (!m.isRegex) return (value === m.value) === m.isEqual;
+  const re = compiled(m.value);
+  return re !== NEVER && re.test(value) === m.isEqual;
 }
 
 export function formatMatcher(m: Matcher): string {
@@ -97,96 +94,33 @@ export function formatMatcher(m: Matcher): string {
 
 // ---------------------------------------------------------------- internals
 
-/** Compiled anchored regexes by source; bounded so hostile input cannot grow it without limit. */
+/** Compiled regexes by source, NEVER for one that does not compile; bounded so hostile input cannot grow it without limit. */
 const REGEX_CACHE_MAX = 1024;
-const regexCache = new Map<string, RegExp>();
+const regexCache = new Map<string, FullMatchRegex>();
+const NEVER: FullMatchRegex = { test: () => false };
 
-function compile(source: string): RegExp {
+/**
+ * Matching never throws: a pattern that does not compile (only a stored one can, written
+ * before matchers used RE2) matches no value, so a broken silence mutes nothing instead of
+ * failing every flush.
+ */
+function compiled(source: string): FullMatchRegex {
   let re = regexCache.get(source);
   if (!re) {
-    re = new RegExp(`^(?:${source})$`);
+    re = compileOrNever(source);
     if (regexCache.size >= REGEX_CACHE_MAX) regexCache.clear();
     regexCache.set(source, re);
   }
   return re;
 }
 
-/** Why a regex could backtrack exponentially, or null. A conservative syntactic check. */
-export function unsafeRegex(src: string): string | null {
-  if (/\\[1-9]|\\k</.test(src)) return 'backreferences are not supported';
-  if (/\(\?<?[=!]/.test(src)) return 'lookaround is not supported';
-  interface Frame {
-    repeats: boolean;
-    alternation: boolean;
+function compileOrNever(source: string): FullMatchRegex {
+  try {
+    return compileRegex(source);
+  } catch (err) {
+    if (err instanceof RegexSyntaxError) return NEVER;
+    throw err;
   }
-  const stack: Frame[] = [{ repeats: false, alternation: false }];
-  let inClass = false;
-  for (let i = 0; i < src.length; ) {
-    const c = src[i]!;
-    if (c === '\\') {
-      i += 2;
-      continue;
-    }
-    if (inClass) {
-      if (c === ']') inClass = false;
-      i++;
-      continue;
-    }
-    if (c === '[') {
-      // JavaScript: `]` right after `[` or `[^` closes the class (`[]` is empty, `[^]` is any)
-      inClass = true;
-      i++;
-      continue;
-    }
-    if (c === '(') {
-      stack.push({ repeats: false, alternation: false });
-      i++;
-      continue;
-    }
-    if (c === ')') {
-      const group = stack.length > 1 ? stack.pop()! : { repeats: false, alternation: false };
-      i++;
-      const q = quantifier(src, i);
-      if (q && q.repeats && (group.repeats || group.alternation)) return 'a repeated group may not contain a repetition or alternation (e.g. (a+)+, (a|b)*)';
-      if (q) i += q.length;
-      const top = stack[stack.length - 1]!;
-      top.repeats ||= group.repeats || (q?.repeats ?? false);
-      continue;
-    }
-    if (c === '|') stack[stack.length - 1]!.alternation = true;
-    const q = quantifier(src, i);
-    if (q) {
-      if (q.repeats) stack[stack.length - 1]!.repeats = true;
-      i += q.length;
-      continue;
-    }
-    i++;
-  }
-  return null;
-}
-
-/** A quantifier at `i` (with its lazy/possessive suffix): whether it allows more than one repetition. */
-function quantifier(src: string, i: number): { repeats: boolean; length: number } | null {
-  const c = src[i];
-  let length = 0;
-  let repeats = false;
-  if (c === '*' || c === '+') {
-    length = 1;
-    repeats = true;
-  } else if (c === '?') {
-    length = 1;
-  } else if (c === '{') {
-    const m = /^\{(\d+)(,(\d*))?\}/.exec(src.slice(i, i + 24));
-    if (!m) return null;
-    length = m[0].length;
-    const min = Number(m[1]);
-    const max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
-    repeats = max > 1;
-  } else {
-    return null;
-  }
-  if (src[i + length] === '?') length++;
-  return { repeats, length };
 }
 
 function unquote(v: string): string {

@@ -1,8 +1,9 @@
 import type { Clock, TimerHandle } from '../../shared/clock.js';
-import type { CoordinatorConfig } from '../../shared/config/coordinator-config.js';
+import type { CoordinatorConfig, NotifierConfig } from '../../shared/config/coordinator-config.js';
 import type { FleetState } from '../fleet/types.js';
 import { ActiveAlerts } from './alert-set.js';
-import { Dispatcher, type DispatcherConfig, type DispatcherDeps } from './dispatcher.js';
+import { Dispatcher, type DispatcherConfig, type DispatcherDeps, type ReceiverRoute } from './dispatcher.js';
+import { matchersFromMap } from './matchers.js';
 import { InhibitIndex } from './inhibit.js';
 import { EMPTY_RULE_MEMORY, evaluateRules, type RuleMemory } from './rules.js';
 import { activeSilences, silencedBy } from './silences.js';
@@ -177,6 +178,12 @@ export class AlertPipeline {
   }
 }
 
+/** A receiver's `match` (equality) and `matchRe` (RE2 regex) as one list; the plain map when there are no regexes. */
+function routeMatch(n: Pick<NotifierConfig, 'match' | 'matchRe'>): ReceiverRoute['match'] {
+  if (!n.matchRe) return n.match;
+  return [...matchersFromMap(n.match), ...matchersFromMap(n.matchRe, { regex: true })];
+}
+
 /** The dispatcher config from the coordinator YAML (docs/states-and-alerts.md); a receiver's sendResolved defaults to alerts.sendResolved. */
 export function dispatcherConfigFrom(config: Pick<CoordinatorConfig, 'alerts' | 'notify'>, externalUrl: string): DispatcherConfig {
   const a = config.alerts;
@@ -185,7 +192,7 @@ export function dispatcherConfigFrom(config: Pick<CoordinatorConfig, 'alerts' | 
     groupWait: a.groupWait,
     groupInterval: a.groupInterval,
     repeatInterval: a.repeatInterval,
-    receivers: config.notify.map((n) => ({ name: n.name, match: n.match, sendResolved: n.sendResolved ?? a.sendResolved })),
+    receivers: config.notify.map((n) => ({ name: n.name, match: routeMatch(n), sendResolved: n.sendResolved ?? a.sendResolved })),
     externalUrl,
   };
 }

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/constants.js';
+import { regexProblem } from '../regex.js';
 import { configAjv, loadYamlConfig, logSchema, readConfigFile, type LoadOptions } from './load.js';
 import { pemFile, readPemFiles } from './tls-files.js';
 
@@ -41,6 +42,7 @@ const agentTokenList = {
 /** RFC 9110 token: what a header name may be made of. */
 const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const matchers = { type: 'object', additionalProperties: { type: 'string' }, 'x-expect': 'a mapping of label names to values' } as const;
+const regexMatchers = { type: 'object', additionalProperties: { type: 'string' }, 'x-expect': 'a mapping of label names to RE2 regexes' } as const;
 
 export const coordinatorConfigSchema = {
   type: 'object',
@@ -102,6 +104,8 @@ export const coordinatorConfigSchema = {
           type: { enum: [...NOTIFIER_TYPES] },
           url: { type: 'string', urlSchemes: ['http', 'https'] },
           match: matchers,
+          /** label → RE2 regex matching the whole value, as Alertmanager's match_re */
+          matchRe: regexMatchers,
           sendResolved: { type: 'boolean' },
           timeout: { ...duration, default: '10s' },
           /** overrides the provider's pacing (Slack 1s, Discord 2s, others 0) between two messages */
@@ -211,6 +215,8 @@ export interface NotifierConfig {
   type: NotifierType;
   url?: string;
   match: Record<string, string>;
+  /** label → RE2 regex (whole value); absent when the file has none */
+  matchRe?: Record<string, string>;
   sendResolved?: boolean;
   timeout: number;
   /** ms; undefined: the provider's default pacing */
@@ -390,6 +396,7 @@ function parseNotifier(n: Raw, at: string, issues: ConfigIssue[]): NotifierConfi
     type: n.type,
     url: n.url,
     match: n.match ?? {},
+    ...(n.matchRe !== undefined ? { matchRe: checkedRegexes(n.matchRe as Record<string, string>, `${at}.matchRe`, issues) } : {}),
     sendResolved: n.sendResolved,
     timeout: n.timeout,
     minInterval: n.minInterval,
@@ -399,6 +406,18 @@ function parseNotifier(n: Raw, at: string, issues: ConfigIssue[]): NotifierConfi
     to: n.to,
     subjectPrefix: n.subjectPrefix,
   };
+}
+
+/**
+ * Refuses what RE2 cannot run (lookaround, backreferences, bad syntax) when the config is
+ * loaded, so a route regex never reaches matching unchecked.
+ */
+function checkedRegexes(map: Record<string, string>, at: string, issues: ConfigIssue[]): Record<string, string> {
+  for (const [label, source] of Object.entries(map)) {
+    const problem = regexProblem(source);
+    if (problem) issues.push({ path: `${at}.${label}`, message: `regex matcher ${label}=~${JSON.stringify(source)}: ${problem}` });
+  }
+  return map;
 }
 
 export function parseListen(text: string): ListenAddress | undefined {

@@ -170,6 +170,19 @@ test('notify: per-type required keys and duplicate names', () => {
   issueAt(`${MINIMAL}notify:\n  - name: s\n    type: webhook\n    url: http://x\n  - name: s\n    type: webhook\n    url: http://y\n`, 'notify[1].name', /duplicate/);
 });
 
+test('notify.matchRe: RE2 regexes, checked at load; what RE2 cannot run names the receiver, label and regex', () => {
+  const receiver = (matchRe: string) => `${MINIMAL}notify:\n  - name: s\n    type: webhook\n    url: http://x\n    matchRe:\n      host: '${matchRe}'\n`;
+  const c = parseCoordinatorConfig(FILE, receiver('gpu-(a|b)+'), { env: {} });
+  assert.deepEqual(c.notify[0]!.matchRe, { host: 'gpu-(a|b)+' }, 'nested repetition is fine in RE2');
+  assert.equal(parseCoordinatorConfig(FILE, `${MINIMAL}notify:\n  - name: s\n    type: webhook\n    url: http://x\n`, { env: {} }).notify[0]!.matchRe, undefined);
+  issueAt(receiver('(?=gpu)g.*'), 'notify[0].matchRe.host', /^regex matcher host=~"\(\?=gpu\)g\.\*": lookaround .* not supported in RE2 syntax/);
+  issueAt(receiver('(?<!x)gpu'), 'notify[0].matchRe.host', /lookaround/);
+  issueAt(receiver('(gpu)-\\1'), 'notify[0].matchRe.host', /backreferences .* not supported in RE2 syntax/);
+  issueAt(receiver('gpu-['), 'notify[0].matchRe.host', /not valid RE2 syntax: missing closing \]/);
+  issueAt(receiver('x'.repeat(300)), 'notify[0].matchRe.host', /too long/);
+  issueAt(`${MINIMAL}notify:\n  - name: s\n    type: webhook\n    url: http://x\n    matchRe: [a]\n`, 'notify[0].matchRe', /mapping of label names to RE2 regexes/);
+});
+
 test('fleet.agentLostAfter must exceed the heartbeat interval', () => {
   issueAt(`${MINIMAL}fleet:\n  agentLostAfter: 5s\n  heartbeatInterval: 10s\n`, 'fleet.agentLostAfter', /longer than/);
 });
