@@ -50,14 +50,14 @@ class Fleet {
   to(at: number, host: string, service: string, state: ServiceState, reason: string = state): this {
     return this.event(at, host, service, 'state_changed', state, reason);
   }
-  eval(now: number): RuleResult {
-    this.last = evaluateRules(this.state, now, this.memory, { agentLostAfter: LOST });
+  eval(now: number, retireAfter = Infinity): RuleResult {
+    this.last = evaluateRules(this.state, now, this.memory, { agentLostAfter: LOST, retireAfter });
     this.memory = this.last.memory;
     return this.last;
   }
   /** `alertname service` (or `alertname gpu=N`) of what fires, sorted */
-  names(now: number): string[] {
-    return this.eval(now).alerts.map(describe).sort();
+  names(now: number, retireAfter = Infinity): string[] {
+    return this.eval(now, retireAfter).alerts.map(describe).sort();
   }
 }
 
@@ -241,4 +241,30 @@ test('evaluateRules is pure: the same inputs give equal results, the previous me
   const r2 = evaluateRules(f.state, T0, m0, { agentLostAfter: LOST });
   assert.deepEqual(r1.alerts, r2.alerts);
   assert.equal(m0.hosts.size, 0);
+});
+
+test('retired: a host away for retireAfter pages no more (offline and frozen alerts resolve); it pages again once back', () => {
+  const RETIRE = 7 * 86_400_000;
+  const f = new Fleet().hello(T0, 'gpu-a', ['s']).snapshot(T0, 'gpu-a', { s: 'down' });
+  assert.deepEqual(f.names(T0, RETIRE), ['LLMServiceDown gpu-a s']);
+  f.apply({ type: 'disconnected', at: T0 + 1, agentId: 'gpu-a' });
+  assert.deepEqual(f.names(T0 + LOST + 5, RETIRE), ['LLMAgentOffline gpu-a', 'LLMServiceDown gpu-a s']);
+  assert.deepEqual(f.names(T0 + RETIRE - 1, RETIRE), ['LLMAgentOffline gpu-a', 'LLMServiceDown gpu-a s']);
+  assert.deepEqual(f.names(T0 + RETIRE + 2, RETIRE), []);
+  f.hello(T0 + RETIRE + 10, 'gpu-a', ['s']);
+  assert.deepEqual(f.names(T0 + RETIRE + 11, RETIRE), ['LLMServiceDown gpu-a s'], 'back: its real state pages again');
+});
+
+test('LLMAgentDuplicateId: fires on a duplicate report, for 10 minutes after the last one, beside the service alerts', () => {
+  const f = new Fleet().hello(T0, 'gpu-a', ['s']).snapshot(T0, 'gpu-a', { s: 'healthy' });
+  assert.deepEqual(f.names(T0 + 1), []);
+  f.apply({ type: 'duplicate', at: T0 + 2, agentId: 'gpu-a' });
+  const r = f.eval(T0 + 3);
+  assert.deepEqual(r.alerts.map(describe), ['LLMAgentDuplicateId gpu-a']);
+  assert.deepEqual(r.alerts[0]!.labels, { rack: 'r1', alertname: 'LLMAgentDuplicateId', host: 'gpu-a', severity: 'warning' });
+  f.to(T0 + 4, 'gpu-a', 's', 'down');
+  assert.deepEqual(f.names(T0 + 5), ['LLMAgentDuplicateId gpu-a', 'LLMServiceDown gpu-a s']);
+  f.apply({ type: 'seen', at: T0 + 10 * 60_000, agentId: 'gpu-a' });
+  assert.deepEqual(f.names(T0 + 2 + 10 * 60_000 - 1), ['LLMAgentDuplicateId gpu-a', 'LLMServiceDown gpu-a s']);
+  assert.deepEqual(f.names(T0 + 2 + 10 * 60_000 + 1), ['LLMServiceDown gpu-a s']);
 });
