@@ -1,12 +1,12 @@
 import { EVENT_TYPES } from '../../shared/protocol/constants.js';
 import type { FleetTracker } from '../fleet/tracker.js';
-import { MAX_EVENT_QUERY_LIMIT, type EventQuery, type EventStore } from '../store/event-store.js';
+import { MAX_EVENT_QUERY_LIMIT, type EventCursor, type EventQuery, type EventStore } from '../store/event-store.js';
 import { badRequest, sendJson } from './respond.js';
 import type { Router } from './router.js';
 
 export interface ApiDeps {
   fleet: FleetTracker;
-  events: Pick<EventStore, 'listEvents'>;
+  events: Pick<EventStore, 'pageEvents'>;
   /** coordinator facts for /healthz */
   health: () => { version: string; connectedAgents: number };
 }
@@ -17,8 +17,8 @@ export function registerApiRoutes(router: Router, deps: ApiDeps): void {
     .add('GET', '/healthz', 'public', ({ res }) => sendJson(res, 200, { status: 'ok', ...deps.health() }))
     .add('GET', '/api/v1/fleet', 'viewer', ({ res }) => sendJson(res, 200, deps.fleet.view()))
     .add('GET', '/api/v1/events', 'viewer', async ({ res, url }) => {
-      const events = await deps.events.listEvents(parseEventQuery(url.searchParams));
-      sendJson(res, 200, { events });
+      const page = await deps.events.pageEvents(parseEventQuery(url.searchParams));
+      sendJson(res, 200, { events: page.events, next: page.next && formatCursor(page.next) });
     });
 }
 
@@ -41,6 +41,12 @@ export function parseEventQuery(params: URLSearchParams): EventQuery {
     if (ms === undefined) throw badRequest('since: expected an ISO 8601 time like 2026-01-01T00:00:00Z or epoch milliseconds');
     query.since = ms;
   }
+  const after = params.get('after');
+  if (after !== null && after !== '') {
+    const cursor = parseCursor(after);
+    if (cursor === undefined) throw badRequest('after: expected the `next` of an earlier answer');
+    query.after = cursor;
+  }
   const limit = params.get('limit');
   if (limit !== null && limit !== '') {
     if (!/^\d{1,6}$/.test(limit) || Number(limit) < 1 || Number(limit) > MAX_EVENT_QUERY_LIMIT) {
@@ -57,4 +63,14 @@ export function parseSince(text: string): number | undefined {
   if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) return undefined;
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** `next` in an events answer: opaque to clients, `<receivedAt>-<id>` inside. */
+export function formatCursor(cursor: EventCursor): string {
+  return `${cursor.receivedAt}-${cursor.id}`;
+}
+
+export function parseCursor(text: string): EventCursor | undefined {
+  const m = /^(\d{1,16})-(\d{1,16})$/.exec(text);
+  return m ? { receivedAt: Number(m[1]), id: Number(m[2]) } : undefined;
 }
