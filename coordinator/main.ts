@@ -79,7 +79,14 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     hub = agentHub;
 
     const router = new Router({ viewerTokens: new TokenSet(config.auth.viewerTokens), adminTokens: new TokenSet(config.auth.adminTokens) }, logger);
-    registerApiRoutes(router, { fleet, events: store.events, health: () => ({ version: deps.version ?? 'unknown', connectedAgents: agentHub.connectedAgents.length }) });
+    let accepting = false;
+    registerApiRoutes(router, {
+      fleet,
+      events: store.events,
+      health: () => ({ version: deps.version ?? 'unknown', connectedAgents: agentHub.connectedAgents.length }),
+      storeWritable: () => store.checkWritable(),
+      listening: () => accepting,
+    });
     registerStatusPage(router, { fleet });
 
     // Alerts: rules over fleet state → silences/inhibition/grouping/dedup → durable outbox →
@@ -107,6 +114,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       });
     });
     server.on('error', (err) => logger.error({ err: err.message }, 'http server error'));
+    accepting = true;
     const port = (server.address() as AddressInfo).port;
     const url = `http://${urlHost(config.listen.host)}:${port}`;
 
@@ -150,6 +158,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> =>
       (closing ??= (async () => {
+        accepting = false;
         for (const stop of stops) stop();
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         await agentHub.close();

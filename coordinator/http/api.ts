@@ -1,6 +1,7 @@
 import { EVENT_TYPES } from '../../shared/protocol/constants.js';
 import type { FleetTracker } from '../fleet/tracker.js';
 import { MAX_EVENT_QUERY_LIMIT, type EventCursor, type EventQuery, type EventStore } from '../store/event-store.js';
+import type { StoreHealth } from '../store/write-health.js';
 import { badRequest, sendJson } from './respond.js';
 import type { Router } from './router.js';
 
@@ -9,12 +10,24 @@ export interface ApiDeps {
   events: Pick<EventStore, 'pageEvents'>;
   /** coordinator facts for /healthz */
   health: () => { version: string; connectedAgents: number };
+  /** whether the store takes writes (/healthz, /readyz) */
+  storeWritable: () => Promise<StoreHealth>;
+  /** whether the listener accepts connections and is not shutting down (/readyz) */
+  listening: () => boolean;
 }
 
 /** Read-only JSON API, docs/http-api.md. Mutating routes (restarts, silences) register as `admin`. */
 export function registerApiRoutes(router: Router, deps: ApiDeps): void {
   router
-    .add('GET', '/healthz', 'public', ({ res }) => sendJson(res, 200, { status: 'ok', ...deps.health() }))
+    .add('GET', '/healthz', 'public', async ({ res }) => {
+      const store = await deps.storeWritable();
+      sendJson(res, store.ok ? 200 : 503, { status: store.ok ? 'ok' : 'degraded', ...deps.health(), checks: { store } });
+    })
+    .add('GET', '/readyz', 'public', async ({ res }) => {
+      const checks = { store: await deps.storeWritable(), listener: { ok: deps.listening() } };
+      const ready = checks.store.ok && checks.listener.ok;
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', checks });
+    })
     .add('GET', '/api/v1/fleet', 'viewer', ({ res }) => sendJson(res, 200, deps.fleet.view()))
     .add('GET', '/api/v1/events', 'viewer', async ({ res, url }) => {
       const page = await deps.events.pageEvents(parseEventQuery(url.searchParams));

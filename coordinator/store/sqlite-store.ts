@@ -7,6 +7,7 @@ import { SqliteOutboxTables } from './sqlite-outbox.js';
 import { migrate } from './sqlite-schema.js';
 import { SqliteSilenceTables } from './sqlite-silences.js';
 import type { EventStore, FleetStore, OutboxStore, SilenceStore, Store } from './types.js';
+import { WriteHealth, type StoreHealth } from './write-health.js';
 
 /**
  * SQLite backend (better-sqlite3 12: Node 20): one table class per concern, all on one
@@ -20,6 +21,7 @@ export class SqliteStore implements Store {
   readonly outbox: OutboxStore;
   readonly silences: SilenceStore;
   private closed = false;
+  private readonly health: WriteHealth;
 
   /** `file` may be ':memory:' (tests); otherwise its directory is created. */
   static open(file: string): SqliteStore {
@@ -33,11 +35,17 @@ export class SqliteStore implements Store {
     // A second process (a backup, sqlite3 shell) may hold a lock briefly; wait instead of failing.
     db.pragma('busy_timeout = 5000');
     migrate(db);
+    const probe = db.prepare('INSERT INTO write_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at');
+    this.health = new WriteHealth(() => probe.run(Date.now()));
     const fleet = new SqliteFleetTables(db);
-    this.fleet = fleet;
-    this.events = new SqliteEventTables(db, fleet);
-    this.outbox = new SqliteOutboxTables(db);
-    this.silences = new SqliteSilenceTables(db);
+    this.fleet = this.health.watch(fleet);
+    this.events = this.health.watch(new SqliteEventTables(db, fleet));
+    this.outbox = this.health.watch(new SqliteOutboxTables(db));
+    this.silences = this.health.watch(new SqliteSilenceTables(db));
+  }
+
+  async checkWritable(): Promise<StoreHealth> {
+    return this.closed ? { ok: false, error: 'store closed' } : this.health.check();
   }
 
   async prune(before: number): Promise<number> {

@@ -2,6 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSince } from '../../../coordinator/http/api.js';
 import { T0, event, events, probes, snapshot } from '../protocol-samples.js';
+import { unwritableDb } from '../store/unwritable-db.js';
 import { ADMIN_TOKEN, AGENT_TOKEN, TestAgent, VIEWER_TOKEN, getJson, startTestCoordinator, wsUrl, type TestCoordinator } from '../helpers.js';
 
 describe('HTTP API (open: no viewer tokens)', () => {
@@ -31,8 +32,14 @@ describe('HTTP API (open: no viewer tokens)', () => {
   test('GET /healthz', async () => {
     const r = await getJson(`${base}/healthz`);
     assert.equal(r.status, 200);
-    assert.deepEqual(r.body, { status: 'ok', version: 'test', connectedAgents: 1 });
+    assert.deepEqual(r.body, { status: 'ok', version: 'test', connectedAgents: 1, checks: { store: { ok: true } } });
     assert.match(r.headers.get('content-type')!, /application\/json/);
+  });
+
+  test('GET /readyz', async () => {
+    const r = await getJson(`${base}/readyz`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, { status: 'ready', checks: { store: { ok: true }, listener: { ok: true } } });
   });
 
   test('GET /api/v1/fleet has exactly the docs/http-api.md shape', async () => {
@@ -146,6 +153,36 @@ describe('HTTP API: an agent dating events in the future', () => {
     }
     await flooder.closeAndWait();
     await real.closeAndWait();
+  });
+});
+
+describe('HTTP API: a store that cannot write', () => {
+  test('/healthz answers 503 degraded and /readyz 503 once a write fails', async (t) => {
+    const db = unwritableDb();
+    if (typeof db === 'string') return t.skip(db);
+    // A read-only file cannot be swapped under a running coordinator; only a disk can fill up.
+    if (db.kind !== 'full disk') return (await db.cleanup(), t.skip(`needs a tmpfs to fill (${db.kind} only)`));
+    const coord = await startTestCoordinator('', { store: db.store });
+    try {
+      assert.equal((await getJson(`${coord.coord.url}/healthz`)).status, 200);
+      const { agent } = await TestAgent.hello(wsUrl(coord.coord), 'gpu-a', 'boot1');
+      await db.breakIt();
+      // the agent's batch hits the full disk: not acked, the connection closed for a retry
+      agent.send(events(Array.from({ length: 200 }, (_, i) => event(i + 1, { reason: 'x'.repeat(1000) }))));
+      assert.equal((await agent.closed).code, 1011);
+
+      const health = await getJson(`${coord.coord.url}/healthz`);
+      assert.equal(health.status, 503);
+      assert.equal(health.body.status, 'degraded');
+      assert.equal(health.body.checks.store.ok, false);
+      assert.match(health.body.checks.store.error, /SQLITE_FULL/);
+      const ready = await getJson(`${coord.coord.url}/readyz`);
+      assert.equal(ready.status, 503);
+      assert.deepEqual(ready.body, { status: 'not_ready', checks: { store: health.body.checks.store, listener: { ok: true } } });
+    } finally {
+      await coord.close();
+      await db.cleanup();
+    }
   });
 });
 

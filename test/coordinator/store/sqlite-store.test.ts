@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { SqliteStore } from '../../../coordinator/store/sqlite-store.js';
 import { T0, event } from '../protocol-samples.js';
 import { silence } from './conformance/samples.js';
+import { unwritableDb } from './unwritable-db.js';
 
 // What only the SQLite backend does: files, journal mode, schema versions, its errors.
 // Its behaviour as a Store is in sqlite.test.ts (the conformance suites).
@@ -51,4 +52,20 @@ test('a database written by a newer coordinator is refused, not downgraded', () 
   db.pragma('user_version = 99');
   db.close();
   assert.throws(() => SqliteStore.open(file), /newer than this coordinator understands/);
+});
+
+test('checkWritable: the SQLite error of a write probe on an unwritable database; closed after close', async (t) => {
+  const db = unwritableDb();
+  if (typeof db === 'string') return t.skip(db);
+  try {
+    // the first check probes; later ones within the probe interval reuse its answer
+    const broken = await db.breakIt();
+    const health = await broken.checkWritable();
+    assert.equal(health.ok, false, db.kind);
+    assert.match(health.error!, /SQLITE_(FULL|READONLY)/, db.kind);
+    await broken.close();
+    assert.deepEqual(await broken.checkWritable(), { ok: false, error: 'store closed' });
+  } finally {
+    await db.cleanup();
+  }
 });
