@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { chmodIfExists, ensureFileMode, PRIVATE_FILE_MODE } from '../../shared/file-mode.js';
 import { SqliteEventTables } from './sqlite-events.js';
 import { SqliteFleetTables } from './sqlite-fleet.js';
 import { SqliteOutboxTables } from './sqlite-outbox.js';
@@ -23,10 +24,19 @@ export class SqliteStore implements Store {
   private closed = false;
   private readonly health: WriteHealth;
 
-  /** `file` may be ':memory:' (tests); otherwise its directory is created. */
+  /**
+   * `file` may be ':memory:' (tests); otherwise its directory is created. The database and
+   * its -wal and -shm files are the owner's alone (0600) whatever the umask: SQLite gives
+   * the -wal and -shm the database file's mode, so the file is created first with that mode.
+   */
   static open(file: string): SqliteStore {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    return new SqliteStore(new Database(file));
+    if (file === ':memory:') return new SqliteStore(new Database(file));
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    ensureFileMode(file, PRIVATE_FILE_MODE);
+    const store = new SqliteStore(new Database(file));
+    // left behind with another mode by an earlier run
+    for (const suffix of ['-wal', '-shm']) chmodIfExists(`${file}${suffix}`, PRIVATE_FILE_MODE);
+    return store;
   }
 
   private constructor(private readonly db: Database.Database) {

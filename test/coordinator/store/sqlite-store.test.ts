@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -8,6 +8,7 @@ import { SqliteStore } from '../../../coordinator/store/sqlite-store.js';
 import { T0, event } from '../protocol-samples.js';
 import { silence } from './conformance/samples.js';
 import { unwritableDb } from './unwritable-db.js';
+import { modeOf, withUmask } from '../../helpers/umask.js';
 
 // What only the SQLite backend does: files, journal mode, schema versions, its errors.
 // Its behaviour as a Store is in sqlite.test.ts (the conformance suites).
@@ -69,3 +70,17 @@ test('checkWritable: the SQLite error of a write probe on an unwritable database
     await db.cleanup();
   }
 });
+
+test('the database and its -wal and -shm are 0600 whatever the umask, also when left with another mode', () =>
+  withUmask(0o000, async () => {
+    const file = join(tempDir(), 'llm-health.db');
+    await withStore(file, async (store) => {
+      await store.events.appendEvents('gpu-a', [event(1)], T0);
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) assert.equal(modeOf(f), '0600', f);
+    });
+    chmodSync(file, 0o666);
+    writeFileSync(`${file}-shm`, '', { mode: 0o666 });
+    await withStore(file, async () => {
+      for (const f of [file, `${file}-shm`]) assert.equal(modeOf(f), '0600', `${f} reopened`);
+    });
+  }));
