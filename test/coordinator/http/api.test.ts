@@ -111,11 +111,14 @@ describe('HTTP API (open: no viewer tokens)', () => {
     assert.equal(head.status, 200);
   });
 
-  test('GET / lists the fleet in HTML, escaped, refreshing itself', async () => {
+  test('GET / lists the fleet in HTML, escaped, refreshing itself, not to be framed', async () => {
     const res = await fetch(`${base}/`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type')!, /text\/html/);
+    assert.equal(res.headers.get('content-security-policy'), "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'", 'no framing; the inline styles still apply');
+    assert.equal(res.headers.get('x-frame-options'), 'DENY');
     const html = await res.text();
+    assert.ok(!/<script/i.test(html), 'no scripts: the policy allows none');
     assert.match(html, /http-equiv="refresh"/);
     assert.match(html, /gpu-a/);
     assert.match(html, /llama/);
