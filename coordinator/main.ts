@@ -98,7 +98,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     const silences = new SilenceCache(store.silences, clock);
     await silences.load();
     let pipeline: AlertPipeline | undefined;
-    registerSilenceRoutes(router, { store: store.silences, clock, logger, onChange: (silence) => {
+    registerSilenceRoutes(router, { store: store.silences, clock, logger, maxDuration: config.silences.maxDuration, onChange: (silence) => {
       silences.put(silence);
       pipeline?.update(fleet.state);
     } });
