@@ -94,7 +94,15 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     hub = agentHub;
 
     const router = new Router({ viewerTokens: new TokenSet(config.auth.viewerTokens), adminTokens: new TokenSet(config.auth.adminTokens) }, logger);
-    registerApiRoutes(router, { fleet, events: store.events, evidenceWithoutToken: config.auth.evidenceWithoutToken, health: () => ({ version: deps.version ?? 'unknown', connectedAgents: agentHub.connectedAgents.length }) });
+    let accepting = false;
+    registerApiRoutes(router, {
+      fleet,
+      events: store.events,
+      evidenceWithoutToken: config.auth.evidenceWithoutToken,
+      health: () => ({ version: deps.version ?? 'unknown', connectedAgents: agentHub.connectedAgents.length }),
+      storeWritable: () => store.checkWritable(),
+      listening: () => accepting,
+    });
     registerStatusPage(router, { fleet });
     registerHostRoutes(router, { fleet, store: store.fleet, clock, logger });
 
@@ -107,7 +115,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     const silences = new SilenceCache(store.silences, clock, logger);
     await silences.load();
     let pipeline: AlertPipeline | undefined;
-    registerSilenceRoutes(router, { store: store.silences, clock, logger, onChange: (silence) => {
+    registerSilenceRoutes(router, { store: store.silences, clock, logger, maxDuration: config.silences.maxDuration, onChange: (silence) => {
       silences.put(silence);
       pipeline?.update(fleet.state);
     } });
@@ -126,6 +134,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       });
     });
     server.on('error', (err) => logger.error({ err: err.message }, 'http server error'));
+    accepting = true;
     const port = (server.address() as AddressInfo).port;
     const url = `${tlsConfig ? 'https' : 'http'}://${urlHost(config.listen.host)}:${port}`;
 
@@ -170,6 +179,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> =>
       (closing ??= (async () => {
+        accepting = false;
         for (const stop of stops) stop();
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         await agentHub.close();

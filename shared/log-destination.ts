@@ -1,10 +1,24 @@
-import type { DestinationStream } from 'pino';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import pino, { type DestinationStream } from 'pino';
+import { LOG_FILE_MODE, openWithMode } from './file-mode.js';
 
 /** What a log destination built by pino.destination() offers (sonic-boom). */
 export interface FileDestination extends DestinationStream {
   on(event: 'error', listener: (err: NodeJS.ErrnoException) => void): unknown;
   flushSync(): void;
   destroy(): void;
+}
+
+/**
+ * A log file (and its directory) as a synchronous pino destination. The file gets
+ * LOG_FILE_MODE whatever the umask: sonic-boom would create it 0666 less the umask, which
+ * under `UMask=0000` lets anyone rewrite the log.
+ */
+export function openLogFile(path: string): FileDestination {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+  const fd = openWithMode(path, 'a', LOG_FILE_MODE);
+  return pino.destination({ dest: fd, sync: true }) as unknown as FileDestination;
 }
 
 export interface GuardedDestinationOptions {

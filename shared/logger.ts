@@ -1,7 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import pino, { type Logger, type LoggerOptions } from 'pino';
-import { GuardedDestination, type FileDestination } from './log-destination.js';
+import { GuardedDestination, openLogFile, type FileDestination } from './log-destination.js';
 
 export type { Logger } from 'pino';
 
@@ -46,8 +44,7 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     return logger;
   }
   const path = settings.file;
-  mkdirSync(dirname(path), { recursive: true });
-  const file = guarded(`the log file ${path}`, () => pino.destination({ dest: path, sync: true, mkdir: true }) as unknown as FileDestination);
+  const file = guarded(`the log file ${path}`, () => openLogFile(path));
   logger = pino(options, pino.multistream([{ stream: out }, { stream: file }]));
   return logger;
 }

@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodIfExists, openWithMode, PRIVATE_FILE_MODE } from '../../shared/file-mode.js';
 import { join } from 'node:path';
 import type { Event } from '../../shared/protocol/messages.js';
 
@@ -249,6 +250,8 @@ export class Spool {
     // a directory that cannot be created (read-only or full file system) holds nothing to
     // replay: start in memory and create it when the disk allows (start-up must not fail)
     if (!this.onDiskOp(() => mkdirSync(this.opts.dir, { recursive: true, mode: 0o700 }))) return;
+    // rewritten only at the next ack; until then keep an earlier run's copy private too
+    chmodIfExists(join(this.opts.dir, 'acked.json'), PRIVATE_FILE_MODE);
     try {
       this.acked = JSON.parse(readFileSync(join(this.opts.dir, 'acked.json'), 'utf8')) as Record<string, number>;
     } catch {
@@ -297,7 +300,7 @@ export class Spool {
       }
     }
     this.segment += 1;
-    this.fd = openSync(join(this.opts.dir, `seg-${this.segment}.jsonl`), 'a', 0o600);
+    this.fd = openWithMode(join(this.opts.dir, `seg-${this.segment}.jsonl`), 'a', PRIVATE_FILE_MODE);
     this.segmentBytes = 0;
   }
 
@@ -314,7 +317,7 @@ export class Spool {
     const body = this.pending.map((p) => `${JSON.stringify(p.event)}\n`).join('');
     this.replaceFile(file, body, this.opts.fsync !== 'never');
     for (const n of old) rmSync(join(this.opts.dir, `seg-${n}.jsonl`), { force: true });
-    this.fd = openSync(file, 'a', 0o600);
+    this.fd = openWithMode(file, 'a', PRIVATE_FILE_MODE);
     this.segmentBytes = Buffer.byteLength(body);
   }
 
@@ -353,7 +356,8 @@ export class Spool {
   private replaceFile(file: string, body: string, fsync: boolean): void {
     const tmp = `${file}.tmp`;
     try {
-      this.fs.writeFileSync(tmp, body, { mode: 0o600 });
+      this.fs.writeFileSync(tmp, body, { mode: PRIVATE_FILE_MODE });
+      chmodSync(tmp, PRIVATE_FILE_MODE); // the given mode is masked by the umask, and unused for a leftover tmp
       if (fsync) {
         const fd = openSync(tmp, 'r');
         try {

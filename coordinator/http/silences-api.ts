@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { nanoid } from 'nanoid';
 import type { Clock } from '../../shared/clock.js';
-import { parseDuration } from '../../shared/duration.js';
+import { formatDuration, parseDuration } from '../../shared/duration.js';
 import type { Logger } from '../../shared/logger.js';
 import { MatcherError, MAX_MATCHERS, matchOne, parseMatcher, validateMatcher } from '../alerts/matchers.js';
 import { silenceState } from '../alerts/silences.js';
@@ -15,13 +15,18 @@ import type { Router } from './router.js';
 export const MAX_SILENCE_BODY_BYTES = 64 * 1024;
 export const MAX_COMMENT_LENGTH = 1000;
 export const MAX_CREATED_BY_LENGTH = 128;
-/** Longest silence: a forgotten one-year silence is an outage nobody hears about. */
+/**
+ * Longest silence whatever `silences.maxDuration` says: a forgotten one-year silence is an
+ * outage nobody hears about.
+ */
 export const MAX_SILENCE_DURATION_MS = 366 * 86_400_000;
 const MAX_ID_LENGTH = 64;
 
 export interface SilenceApiDeps {
   store: Pick<SilenceStore, 'createSilence' | 'getSilence' | 'listSilences' | 'expireSilence'>;
   clock: Clock;
+  /** ms; longer silences are refused (config `silences.maxDuration`) */
+  maxDuration: number;
   /** audit lines: who silenced what, who expired it */
   logger: Logger;
   /** a silence was created or expired, as now stored (SilenceCache.put keeps the alert pipeline's copy current) */
@@ -52,7 +57,7 @@ export function registerSilenceRoutes(router: Router, deps: SilenceApiDeps): voi
   router
     .add('POST', '/api/v1/silences', 'admin', async ({ req, res }) => {
       const now = deps.clock.now();
-      const silence = parseSilenceRequest(await readJsonBody(req, MAX_SILENCE_BODY_BYTES), now, newId());
+      const silence = parseSilenceRequest(await readJsonBody(req, MAX_SILENCE_BODY_BYTES), now, newId(), deps.maxDuration);
       await deps.store.createSilence(silence);
       deps.logger.info(
         { silenceId: silence.id, createdBy: silence.createdBy, matchers: silence.matchers, startsAt: iso(silence.startsAt), endsAt: iso(silence.endsAt), comment: silence.comment },
@@ -102,10 +107,10 @@ const FIELDS = new Set(['matchers', 'startsAt', 'endsAt', 'duration', 'comment',
 /**
  * Validates a create request; every 400 names the field. `startsAt` defaults to now, and a
  * start in the past becomes now (as Alertmanager). The end comes from `endsAt` or
- * `duration` (exactly one). At least one matcher must not match an empty label value:
+ * `duration` (exactly one), at most `maxDuration` after the start. At least one matcher must not match an empty label value:
  * a silence of only `x=~.*`-like matchers would mute every alert of the fleet.
  */
-export function parseSilenceRequest(body: unknown, now: number, id: string): Silence {
+export function parseSilenceRequest(body: unknown, now: number, id: string, maxDuration: number): Silence {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body: expected a JSON object');
   const b = body as Record<string, unknown>;
   for (const key of Object.keys(b)) if (!FIELDS.has(key)) throw badRequest(`${key}: unknown field (expected ${[...FIELDS].join(', ')})`);
@@ -129,7 +134,11 @@ export function parseSilenceRequest(body: unknown, now: number, id: string): Sil
     endsAt = toTime(b.endsAt, 'endsAt');
     if (endsAt <= startsAt) throw badRequest(`endsAt: must be after startsAt (${iso(startsAt)})`);
   }
-  if (endsAt - startsAt > MAX_SILENCE_DURATION_MS) throw badRequest(`${hasDuration ? 'duration' : 'endsAt'}: a silence lasts at most 366 days`);
+  const limit = Math.min(maxDuration, MAX_SILENCE_DURATION_MS);
+  if (endsAt - startsAt > limit) {
+    const setting = limit === maxDuration ? ' (silences.maxDuration)' : '';
+    throw badRequest(`${hasDuration ? 'duration' : 'endsAt'}: a silence lasts at most ${formatDuration(limit)}${setting}, this one ${formatDuration(endsAt - startsAt)}`);
+  }
 
   return {
     id,

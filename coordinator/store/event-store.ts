@@ -21,8 +21,10 @@ export interface EventStore {
   appendEvents(agentId: string, events: readonly Event[], receivedAt: number): Promise<AppendResult>;
   /** The acknowledged watermark for one boot, or null when nothing of it is stored. */
   lastSeq(agentId: string, bootId: string): Promise<number | null>;
-  /** Events matching the query, oldest first. */
+  /** Events matching the query in the order they were received, oldest first. */
   listEvents(query: EventQuery): Promise<Event[]>;
+  /** listEvents plus the cursor after its last event, to page on with `after`. */
+  pageEvents(query: EventQuery): Promise<EventPage>;
   /**
    * Retention: deletes events received before `before` (epoch ms) and returns how many.
    * Watermarks stay, except those that have not moved since `before` and belong to a boot
@@ -48,10 +50,24 @@ export interface EventQuery {
   host?: string;
   service?: string;
   type?: string;
-  /** epoch ms; events with `at` at or after it. Without it: the latest `limit` events. */
+  /** epoch ms; events with `at` at or after it. Without it (and `after`): the latest `limit` events. */
   since?: number;
+  /** only events received after this position (a previous page's `next`) */
+  after?: EventCursor;
   /** default 1000, at most MAX_EVENT_QUERY_LIMIT */
   limit?: number;
+}
+
+/** A position in receive order: the coordinator's receive time, then the row's insertion order. */
+export interface EventCursor {
+  receivedAt: number;
+  id: number;
+}
+
+export interface EventPage {
+  events: Event[];
+  /** after the last event; null when the page is empty */
+  next: EventCursor | null;
 }
 
 export const DEFAULT_EVENT_QUERY_LIMIT = 1000;

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Event } from '../../shared/protocol/messages.js';
-import { DEFAULT_EVENT_QUERY_LIMIT, MAX_EVENT_QUERY_LIMIT, type AckState, type AppendResult, type EventQuery, type EventStore } from './event-store.js';
+import { DEFAULT_EVENT_QUERY_LIMIT, MAX_EVENT_QUERY_LIMIT, type AckState, type AppendResult, type EventPage, type EventQuery, type EventStore } from './event-store.js';
+import { fitEventTimes, MAX_EVENT_LEAD_MS } from './event-times.js';
 import type { SqliteFleetTables } from './sqlite-fleet.js';
 import { deleteInChunks } from './sqlite-prune.js';
 import { StatementCache } from './sqlite-statements.js';
@@ -21,6 +22,8 @@ export class SqliteEventTables implements EventStore {
   /** listEvents statements by filter combination */
   private readonly queries: StatementCache;
   private readonly appendTx: (agentId: string, events: readonly Event[], receivedAt: number) => AppendResult;
+  /** a boot's `agent_started` time, the lower bound for its events' times */
+  private readonly bootStart: Stmt;
 
   constructor(
     db: Database.Database,
@@ -45,12 +48,14 @@ export class SqliteEventTables implements EventStore {
       ),
     };
     this.queries = new StatementCache(db);
+    this.bootStart = db.prepare(`SELECT at FROM events WHERE agent_id = ? AND boot_id = ? AND seq = 1 AND type = 'agent_started'`).pluck();
     this.appendTx = db.transaction((agentId: string, events: readonly Event[], receivedAt: number) => this.appendInTx(agentId, events, receivedAt));
   }
 
   async appendEvents(agentId: string, events: readonly Event[], receivedAt: number): Promise<AppendResult> {
     if (events.length === 0) return { inserted: [], acks: [] };
-    return this.appendTx(agentId, events, receivedAt);
+    const fitted = fitEventTimes(events, receivedAt, (bootId) => this.bootStart.get(agentId, bootId) as number | undefined);
+    return this.appendTx(agentId, fitted, receivedAt);
   }
 
   private appendInTx(agentId: string, events: readonly Event[], receivedAt: number): AppendResult {
@@ -126,21 +131,32 @@ export class SqliteEventTables implements EventStore {
   }
 
   async listEvents(query: EventQuery): Promise<Event[]> {
+    return (await this.pageEvents(query)).events;
+  }
+
+  async pageEvents(query: EventQuery): Promise<EventPage> {
     const limit = Math.min(Math.max(1, Math.floor(query.limit ?? DEFAULT_EVENT_QUERY_LIMIT)), MAX_EVENT_QUERY_LIMIT);
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (query.host !== undefined) (where.push('agent_id = ?'), params.push(query.host));
     if (query.service !== undefined) (where.push('service = ?'), params.push(query.service));
     if (query.type !== undefined) (where.push('type = ?'), params.push(query.type));
-    if (query.since !== undefined) (where.push('at >= ?'), params.push(query.since));
+    // Stored times are at most MAX_EVENT_LEAD_MS past their receipt (event-times.ts), so
+    // nothing at or after `since` was received earlier than this: the receive-order index applies.
+    if (query.since !== undefined) (where.push('at >= ? AND received_at >= ?'), params.push(query.since, query.since - MAX_EVENT_LEAD_MS));
+    if (query.after !== undefined) (where.push('(received_at, id) > (?, ?)'), params.push(query.after.receivedAt, query.after.id));
     const cond = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    // With `since`, page forward from it; without, show the latest events (what an operator
+    // Receive order, not the agents' clocks: an agent cannot date its events so that they
+    // sort ahead of everyone else's, and a page cursor stays valid as events arrive. With
+    // `since` or `after`, page forward; without, show the latest events (what an operator
     // opening the history wants), still oldest first.
     const sql =
-      query.since !== undefined
-        ? `SELECT payload FROM events ${cond} ORDER BY at, id LIMIT ?`
-        : `SELECT payload FROM (SELECT payload, at, id FROM events ${cond} ORDER BY at DESC, id DESC LIMIT ?) ORDER BY at, id`;
-    return (this.queries.get(sql).pluck().all(...params, limit) as string[]).map((p) => JSON.parse(p) as Event);
+      query.since !== undefined || query.after !== undefined
+        ? `SELECT payload, received_at, id FROM events ${cond} ORDER BY received_at, id LIMIT ?`
+        : `SELECT * FROM (SELECT payload, received_at, id FROM events ${cond} ORDER BY received_at DESC, id DESC LIMIT ?) ORDER BY received_at, id`;
+    const rows = this.queries.get(sql).all(...params, limit) as { payload: string; received_at: number; id: number }[];
+    const last = rows.at(-1);
+    return { events: rows.map((r) => JSON.parse(r.payload) as Event), next: last ? { receivedAt: last.received_at, id: last.id } : null };
   }
 
   async prune(before: number): Promise<number> {

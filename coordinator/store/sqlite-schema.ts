@@ -94,6 +94,11 @@ const MIGRATIONS: readonly string[] = [
      updated_at INTEGER NOT NULL
    );
    CREATE INDEX silences_ends_at ON silences (ends_at);`,
+  // 3: one row rewritten by the writability probe (write-health.ts), apart from real data.
+  `CREATE TABLE write_probe (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     at INTEGER NOT NULL
+   );`,
 ];
 
 export function migrate(db: Database.Database): void {

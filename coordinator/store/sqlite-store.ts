@@ -1,12 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { chmodIfExists, ensureFileMode, PRIVATE_FILE_MODE } from '../../shared/file-mode.js';
 import { SqliteEventTables } from './sqlite-events.js';
 import { SqliteFleetTables } from './sqlite-fleet.js';
 import { SqliteOutboxTables } from './sqlite-outbox.js';
 import { migrate } from './sqlite-schema.js';
 import { SqliteSilenceTables } from './sqlite-silences.js';
 import type { EventStore, FleetStore, OutboxStore, SilenceStore, Store } from './types.js';
+import { WriteHealth, type StoreHealth } from './write-health.js';
 
 /**
  * SQLite backend (better-sqlite3 12: Node 20): one table class per concern, all on one
@@ -20,11 +22,21 @@ export class SqliteStore implements Store {
   readonly outbox: OutboxStore;
   readonly silences: SilenceStore;
   private closed = false;
+  private readonly health: WriteHealth;
 
-  /** `file` may be ':memory:' (tests); otherwise its directory is created. */
+  /**
+   * `file` may be ':memory:' (tests); otherwise its directory is created. The database and
+   * its -wal and -shm files are the owner's alone (0600) whatever the umask: SQLite gives
+   * the -wal and -shm the database file's mode, so the file is created first with that mode.
+   */
   static open(file: string): SqliteStore {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    return new SqliteStore(new Database(file));
+    if (file === ':memory:') return new SqliteStore(new Database(file));
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    ensureFileMode(file, PRIVATE_FILE_MODE);
+    const store = new SqliteStore(new Database(file));
+    // left behind with another mode by an earlier run
+    for (const suffix of ['-wal', '-shm']) chmodIfExists(`${file}${suffix}`, PRIVATE_FILE_MODE);
+    return store;
   }
 
   private constructor(private readonly db: Database.Database) {
@@ -33,11 +45,17 @@ export class SqliteStore implements Store {
     // A second process (a backup, sqlite3 shell) may hold a lock briefly; wait instead of failing.
     db.pragma('busy_timeout = 5000');
     migrate(db);
+    const probe = db.prepare('INSERT INTO write_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at');
+    this.health = new WriteHealth(() => probe.run(Date.now()));
     const fleet = new SqliteFleetTables(db);
-    this.fleet = fleet;
-    this.events = new SqliteEventTables(db, fleet);
-    this.outbox = new SqliteOutboxTables(db);
-    this.silences = new SqliteSilenceTables(db);
+    this.fleet = this.health.watch(fleet);
+    this.events = this.health.watch(new SqliteEventTables(db, fleet));
+    this.outbox = this.health.watch(new SqliteOutboxTables(db));
+    this.silences = this.health.watch(new SqliteSilenceTables(db));
+  }
+
+  async checkWritable(): Promise<StoreHealth> {
+    return this.closed ? { ok: false, error: 'store closed' } : this.health.check();
   }
 
   async prune(before: number): Promise<number> {

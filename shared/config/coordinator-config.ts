@@ -167,6 +167,14 @@ export const coordinatorConfigSchema = {
         pruneInterval: { ...duration, default: '1h' },
       },
     },
+    silences: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxDuration: { ...duration, default: '30d' },
+      },
+    },
     limits: {
       type: 'object',
       additionalProperties: false,
@@ -251,6 +259,8 @@ export interface CoordinatorConfig {
   alerts: { groupBy: string[]; groupWait: number; groupInterval: number; repeatInterval: number; sendResolved: boolean };
   notify: NotifierConfig[];
   store: { retention: number; pruneInterval: number };
+  /** maxDuration: ms, the longest silence POST /api/v1/silences accepts */
+  silences: { maxDuration: number };
   limits: { maxPayload: number };
   log: { file?: string; level: string };
   /** absolute paths: the files are read again on SIGHUP */
@@ -322,6 +332,8 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
   }
   const store = raw.store as CoordinatorConfig['store'];
   if (store.pruneInterval <= 0) issues.push({ path: 'store.pruneInterval', message: 'must be greater than 0' });
+  const silences = raw.silences as CoordinatorConfig['silences'];
+  if (silences.maxDuration <= 0) issues.push({ path: 'silences.maxDuration', message: 'must be greater than 0' });
 
   const tls = parseTls(raw.tls as Raw | undefined, base, issues);
 
@@ -336,6 +348,7 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
     alerts: raw.alerts as CoordinatorConfig['alerts'],
     notify,
     store,
+    silences,
     limits: raw.limits as CoordinatorConfig['limits'],
     log: raw.log as CoordinatorConfig['log'],
     ...(tls ? { tls } : {}),

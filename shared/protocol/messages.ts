@@ -14,6 +14,8 @@ export interface Event {
   bootId: string;
   seq: number;
   at: IsoTime;
+  /** set by the coordinator only: the agent's `at` when it was outside the accepted window */
+  originalAt?: IsoTime;
   type: EventType;
   service?: string;
   from?: ServiceState;

@@ -72,6 +72,7 @@ export const eventSchema = {
     bootId,
     seq,
     at: isoTime,
+    originalAt: isoTime,
     type: { type: 'string', enum: [...EVENT_TYPES] },
     service: serviceName,
     from: state,

@@ -55,7 +55,7 @@ describe('llm-health silence against a coordinator', () => {
     const dir = mkdtempSync(join(tmpdir(), 'llmh-silence-cli-'));
     const store = SqliteStore.open(join(dir, 'llm-health.db'));
     const router = new Router({ viewerTokens: new TokenSet([VIEWER]), adminTokens: new TokenSet([ADMIN]) }, silentLogger());
-    registerSilenceRoutes(router, { store: store.silences, clock: new SystemClock(), logger: silentLogger() });
+    registerSilenceRoutes(router, { store: store.silences, clock: new SystemClock(), logger: silentLogger(), maxDuration: 30 * 86_400_000 });
     const server = createHttpServer(router, new Map());
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -135,6 +135,7 @@ describe('llm-health silence against a coordinator', () => {
       [['add', '-m', 'service=x', '--duration', '1h', '--start', 'tomorrow', '--comment', 'c'], /--start expects/],
       [['add', '-m', 'service', '--duration', '1h', '--comment', 'c'], /matchers\[0\]: invalid matcher/],
       [['add', '-m', 'host=~(?=gpu).*', '--duration', '1h', '--comment', 'c'], /regex matcher host=~.*lookaround.*RE2/],
+      [['add', '-m', 'service=x', '--duration', '45d', '--comment', 'c'], /^llm-health silence add: duration: a silence lasts at most 30d \(silences.maxDuration\), this one 45d$/m],
       [['list', '--matcher', 'x=y'], /--matcher does not apply/],
       [['expire'], /give the id/],
       [['frobnicate'], /unknown subcommand/],

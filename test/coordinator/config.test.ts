@@ -38,6 +38,7 @@ test('a minimal config gets every default', () => {
   assert.deepEqual(c.notify, []);
   assert.deepEqual(c.store, { retention: 30 * 86_400_000, pruneInterval: 3_600_000 });
   assert.deepEqual(c.limits, { maxPayload: 256 * 1024 });
+  assert.deepEqual(c.silences, { maxDuration: 30 * 86_400_000 });
   assert.equal(c.log.level, 'info');
 });
 
@@ -104,6 +105,8 @@ test('bad durations, types and enums name their key path', () => {
   issueAt(`${MINIMAL}fleet:\n  agentLostAfter: soon\n`, 'fleet.agentLostAfter', /duration like/);
   issueAt(`${MINIMAL}store:\n  retention: forever\n`, 'store.retention', /duration/);
   issueAt(`${MINIMAL}limits:\n  maxPayload: 10\n`, 'limits.maxPayload', /4096/);
+  issueAt(`${MINIMAL}silences:\n  maxDuration: 0s\n`, 'silences.maxDuration', /greater than 0/);
+  assert.equal(parseCoordinatorConfig(FILE, `${MINIMAL}silences:\n  maxDuration: 7d\n`, { env: {} }).silences.maxDuration, 7 * 86_400_000);
   issueAt(`${MINIMAL}notify:\n  - name: a\n    type: pager\n`, 'notify[0].type', /slack/);
   issueAt(`${MINIMAL}notify:\n  - name: a\n    type: slack\n    url: ftp://x\n`, 'notify[0].url', /http/);
   issueAt(`${MINIMAL}log:\n  level: loud\n`, 'log.level');

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { createLogger } from '../../shared/logger.js';
+import { modeOf, withUmask } from '../helpers/umask.js';
 import { GuardedDestination, type FileDestination } from '../../shared/log-destination.js';
 
 const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
@@ -97,3 +103,19 @@ test('a log file that cannot be opened at start-up is an error the caller sees',
     /EACCES/,
   );
 });
+
+test('openLogFile: the log file is 0640 whatever the umask, its directory created', () =>
+  withUmask(0o000, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llmh-log-'));
+    try {
+      const file = join(dir, 'sub', 'coordinator.log');
+      const logger = createLogger({ name: 'test', level: 'info', file, destination: new PassThrough() });
+      logger.info('hello');
+      logger.flush();
+      assert.match(readFileSync(file, 'utf8'), /hello/);
+      assert.equal(modeOf(file), '0640');
+      assert.equal(modeOf(dirname(file)), '0750');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }));

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, fsyncSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, chmodSync, fsyncSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Spool, type LostRange } from '../../../agent/link/spool.js';
 import type { Event } from '../../../shared/protocol/messages.js';
+import { modeOf, withUmask } from '../../helpers/umask.js';
 
 const ev = (bootId: string, seq: number, reason = 'x'): Event => ({ agentId: 'a', bootId, seq, at: new Date(0).toISOString(), type: 'state_changed', service: 's', from: 'healthy', to: 'down', reason });
 const dir = () => mkdtempSync(join(tmpdir(), 'llmh-spool-'));
@@ -252,3 +253,20 @@ test('a reporting callback that throws does not stop the retries', async () => {
   assert.equal(s.onDisk, true);
   s.close();
 });
+
+test('segments and acked.json are 0600 whatever the umask, also a segment left with another mode', () =>
+  withUmask(0o000, () => {
+    const d = dir();
+    const s = Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never' });
+    s.append(ev('b1', 1));
+    s.append(ev('b1', 2));
+    s.ack('b1', 1);
+    s.close();
+    const files = readdirSync(d);
+    assert.ok(files.includes('acked.json') && files.some((f) => f.startsWith('seg-')), files.join(' '));
+    for (const f of files) assert.equal(modeOf(join(d, f)), '0600', f);
+    for (const f of files) chmodSync(join(d, f), 0o666);
+    Spool.open({ dir: d, maxBytes: 1 << 20, fsync: 'never' }).close();
+    for (const f of readdirSync(d)) assert.equal(modeOf(join(d, f)), '0600', `${f} after a reopen`);
+    rmSync(d, { recursive: true, force: true });
+  }));

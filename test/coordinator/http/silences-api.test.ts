@@ -28,7 +28,9 @@ interface Api {
   close(): Promise<void>;
 }
 
-async function startApi(viewerTokens: string[] = []): Promise<Api> {
+const DAY = 86_400_000;
+
+async function startApi(viewerTokens: string[] = [], maxDuration = 30 * DAY): Promise<Api> {
   const dir = mkdtempSync(join(tmpdir(), 'llmh-silences-'));
   const store = SqliteStore.open(join(dir, 'llm-health.db'));
   const clock = new FakeClock(T0);
@@ -49,7 +51,7 @@ async function startApi(viewerTokens: string[] = []): Promise<Api> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  registerSilenceRoutes(router, { store: store.silences, clock, logger: silentLogger(), newId: () => `sil-${++n}`, onChange: (s) => {
+  registerSilenceRoutes(router, { store: store.silences, clock, logger: silentLogger(), maxDuration, newId: () => `sil-${++n}`, onChange: (s) => {
       api.changes++;
       cache.put(s);
     },
@@ -77,6 +79,21 @@ async function call(method: string, url: string, token?: string, body?: unknown)
 }
 
 const valid = { matchers: ['service=qwen-vl', 'host=~gpu-.*'], duration: '2h', comment: 'driver upgrade', createdBy: 'alice' };
+
+describe('silences API with silences.maxDuration: 2h', () => {
+  let api: Api;
+  before(async () => {
+    api = await startApi([], 2 * 3_600_000);
+  });
+  after(() => api.close());
+
+  test('3h is refused naming 2h; 2h is accepted', async () => {
+    const over = await call('POST', `${api.base}/api/v1/silences`, ADMIN, { ...valid, duration: '3h' });
+    assert.equal(over.status, 400);
+    assert.match(over.body.error.message, /^duration: a silence lasts at most 2h \(silences.maxDuration\), this one 3h$/);
+    assert.equal((await call('POST', `${api.base}/api/v1/silences`, ADMIN, valid)).status, 201);
+  });
+});
 
 describe('silences API (open reads)', () => {
   let api: Api;
@@ -210,6 +227,15 @@ describe('silences API (open reads)', () => {
     const big = await call('POST', `${api.base}/api/v1/silences`, ADMIN, { ...valid, comment: 'x'.repeat(70_000) });
     assert.equal(big.status, 413);
     assert.equal((await call('GET', `${api.base}/api/v1/silences?all=maybe`)).status, 400);
+  });
+
+  test('a silence longer than silences.maxDuration (30d by default) is a 400 naming the limit', async () => {
+    const over = await call('POST', `${api.base}/api/v1/silences`, ADMIN, { ...valid, duration: '31d' });
+    assert.equal(over.status, 400);
+    assert.equal(over.body.error.message, 'duration: a silence lasts at most 30d (silences.maxDuration), this one 31d');
+    const byEnd = await call('POST', `${api.base}/api/v1/silences`, ADMIN, { ...valid, duration: undefined, endsAt: iso(api.clock.now() + 30 * DAY + 1000) });
+    assert.match(byEnd.body.error.message, /^endsAt: a silence lasts at most 30d \(silences.maxDuration\)/);
+    assert.equal((await call('POST', `${api.base}/api/v1/silences`, ADMIN, { ...valid, duration: '30d' })).status, 201, 'the limit itself is allowed');
   });
 
   test('changes need the admin token: none → 401, a viewer token → 403; reads are open', async () => {

@@ -1,12 +1,14 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../../coordinator/store/sqlite-store.js';
 import { T0, event } from '../protocol-samples.js';
 import { silence } from './conformance/samples.js';
+import { unwritableDb } from './unwritable-db.js';
+import { modeOf, withUmask } from '../../helpers/umask.js';
 
 // What only the SQLite backend does: files, journal mode, schema versions, its errors.
 // Its behaviour as a Store is in sqlite.test.ts (the conformance suites).
@@ -52,3 +54,33 @@ test('a database written by a newer coordinator is refused, not downgraded', () 
   db.close();
   assert.throws(() => SqliteStore.open(file), /newer than this coordinator understands/);
 });
+
+test('checkWritable: the SQLite error of a write probe on an unwritable database; closed after close', async (t) => {
+  const db = unwritableDb();
+  if (typeof db === 'string') return t.skip(db);
+  try {
+    // the first check probes; later ones within the probe interval reuse its answer
+    const broken = await db.breakIt();
+    const health = await broken.checkWritable();
+    assert.equal(health.ok, false, db.kind);
+    assert.match(health.error!, /SQLITE_(FULL|READONLY)/, db.kind);
+    await broken.close();
+    assert.deepEqual(await broken.checkWritable(), { ok: false, error: 'store closed' });
+  } finally {
+    await db.cleanup();
+  }
+});
+
+test('the database and its -wal and -shm are 0600 whatever the umask, also when left with another mode', () =>
+  withUmask(0o000, async () => {
+    const file = join(tempDir(), 'llm-health.db');
+    await withStore(file, async (store) => {
+      await store.events.appendEvents('gpu-a', [event(1)], T0);
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) assert.equal(modeOf(f), '0600', f);
+    });
+    chmodSync(file, 0o666);
+    writeFileSync(`${file}-shm`, '', { mode: 0o666 });
+    await withStore(file, async () => {
+      for (const f of [file, `${file}-shm`]) assert.equal(modeOf(f), '0600', `${f} reopened`);
+    });
+  }));

@@ -1,9 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EventStore } from '../../../../coordinator/store/event-store.js';
-import { T0, event, iso } from '../../protocol-samples.js';
+import type { Event } from '../../../../shared/protocol/messages.js';
+import { checkAgentMessage } from '../../../../shared/protocol/parse.js';
+import { T0, event, events, iso } from '../../protocol-samples.js';
 import { withRestart, withStore, type OpenStore } from './harness.js';
 import { seqs } from './samples.js';
+
+const DAY = 24 * 3_600_000;
 
 /** What every EventStore does (coordinator/store/event-store.ts). */
 export function describeEventStoreConformance(name: string, open: OpenStore<EventStore>): void {
@@ -105,25 +109,66 @@ export function describeEventStoreConformance(name: string, open: OpenStore<Even
         assert.equal(await store.lastSeq('gpu-a', 'boot1'), 3);
       }));
 
-    test('listEvents: filters, since, limit; oldest first', () =>
+    test('listEvents: filters, since, limit; in receive order, oldest first', () =>
       withStore(open, async (store) => {
-        const a = [1, 2, 3, 4].map((s) => event(s, { service: s % 2 ? 'llama' : 'qwen', type: s === 4 ? 'restart_started' : 'state_changed' }));
+        // gpu-b's batch arrives first although gpu-a's clock dates some events earlier
         const b = [1, 2].map((s) => event(s, { agentId: 'gpu-b', at: iso(T0 + s * 1000 + 500) }));
-        await store.appendEvents('gpu-a', a, T0);
-        await store.appendEvents('gpu-b', b, T0);
+        const a = [1, 2, 3, 4].map((s) => event(s, { service: s % 2 ? 'llama' : 'qwen', type: s === 4 ? 'restart_started' : 'state_changed' }));
+        await store.appendEvents('gpu-b', b, T0 + 10);
+        await store.appendEvents('gpu-a', a, T0 + 20);
 
-        assert.deepEqual(
-          (await store.listEvents({})).map((e) => `${e.agentId}:${e.seq}`),
-          ['gpu-a:1', 'gpu-b:1', 'gpu-a:2', 'gpu-b:2', 'gpu-a:3', 'gpu-a:4'],
-          'ordered by event time across agents',
-        );
+        const ids = (list: Event[]) => list.map((e) => `${e.agentId}:${e.seq}`);
+        assert.deepEqual(ids(await store.listEvents({})), ['gpu-b:1', 'gpu-b:2', 'gpu-a:1', 'gpu-a:2', 'gpu-a:3', 'gpu-a:4'], 'ordered by receipt, not by the agents\' clocks');
         assert.deepEqual(seqs(await store.listEvents({ host: 'gpu-b' })), ['boot1:1', 'boot1:2']);
         assert.deepEqual(seqs(await store.listEvents({ host: 'gpu-a', service: 'qwen' })), ['boot1:2', 'boot1:4']);
         assert.deepEqual(seqs(await store.listEvents({ type: 'restart_started' })), ['boot1:4']);
-        assert.deepEqual((await store.listEvents({ since: T0 + 2500 })).map((e) => `${e.agentId}:${e.seq}`), ['gpu-b:2', 'gpu-a:3', 'gpu-a:4']);
-        assert.deepEqual((await store.listEvents({ since: T0, limit: 2 })).map((e) => `${e.agentId}:${e.seq}`), ['gpu-a:1', 'gpu-b:1'], 'with since: first page forward');
-        assert.deepEqual((await store.listEvents({ limit: 2 })).map((e) => `${e.agentId}:${e.seq}`), ['gpu-a:3', 'gpu-a:4'], 'without since: the latest, oldest first');
+        assert.deepEqual(ids(await store.listEvents({ since: T0 + 2500 })), ['gpu-b:2', 'gpu-a:3', 'gpu-a:4'], 'since filters on the event time');
+        assert.deepEqual(ids(await store.listEvents({ since: T0, limit: 2 })), ['gpu-b:1', 'gpu-b:2'], 'with since: first page forward');
+        assert.deepEqual(ids(await store.listEvents({ limit: 2 })), ['gpu-a:3', 'gpu-a:4'], 'without since: the latest, oldest first');
         assert.deepEqual(await store.listEvents({ host: 'nobody' }), []);
+      }));
+
+    test('pageEvents: the cursor pages forward without repeats or holes, and sees later arrivals', () =>
+      withStore(open, async (store) => {
+        // a thousand events with one timestamp: paging by time alone could not get past them
+        const same = Array.from({ length: 5 }, (_, i) => event(i + 1, { at: iso(T0) }));
+        await store.appendEvents('gpu-a', same, T0 + 1);
+        const first = await store.pageEvents({ since: T0, limit: 3 });
+        assert.deepEqual(seqs(first.events), ['boot1:1', 'boot1:2', 'boot1:3']);
+        // an old event replayed after the first page was read still comes on a later one
+        await store.appendEvents('gpu-b', [event(1, { agentId: 'gpu-b', at: iso(T0 + 5) })], T0 + 2);
+        const second = await store.pageEvents({ since: T0, limit: 3, after: first.next! });
+        assert.deepEqual(second.events.map((e) => `${e.agentId}:${e.seq}`), ['gpu-a:4', 'gpu-a:5', 'gpu-b:1']);
+        const third = await store.pageEvents({ since: T0, limit: 3, after: second.next! });
+        assert.deepEqual(third, { events: [], next: null });
+        assert.deepEqual(seqs((await store.pageEvents({ after: first.next!, host: 'gpu-a' })).events), ['boot1:4', 'boot1:5'], 'after alone pages forward too');
+      }));
+
+    test('event times outside [boot start - 1 day, receipt + 5 min] are clamped, the agent\'s kept in originalAt', () =>
+      withStore(open, async (store) => {
+        const received = T0 + 60_000;
+        const started: Event = { agentId: 'gpu-a', bootId: 'boot1', seq: 1, at: iso(T0), type: 'agent_started', reason: 'agent gpu-a started' };
+        const r = await store.appendEvents('gpu-a', [
+          started,
+          event(2, { at: '2099-01-01T00:00:00.000Z' }),
+          event(3, { at: iso(T0 - 2 * DAY) }),
+          event(4, { at: iso(T0 + 2000), originalAt: '2000-01-01T00:00:00.000Z' }),
+          event(1, { bootId: 'unknown-boot', at: '2000-01-01T00:00:00.000Z' }),
+        ], received);
+        const expected = [
+          started,
+          event(2, { at: iso(received + 5 * 60_000), originalAt: '2099-01-01T00:00:00.000Z' }),
+          event(3, { at: iso(T0 - DAY), originalAt: iso(T0 - 2 * DAY) }),
+          event(4, { at: iso(T0 + 2000) }),
+          event(1, { bootId: 'unknown-boot', at: '2000-01-01T00:00:00.000Z' }),
+        ];
+        assert.deepEqual(r.inserted, expected, 'what the fleet state sees');
+        assert.deepEqual(await store.listEvents({}), expected, 'what is stored and served');
+        // the boot start comes from the store once its agent_started was stored earlier
+        await store.appendEvents('gpu-a', [event(5, { at: iso(T0 - 3 * DAY) })], received);
+        assert.deepEqual((await store.listEvents({ limit: 1 }))[0], event(5, { at: iso(T0 - DAY), originalAt: iso(T0 - 3 * DAY) }));
+        const check = checkAgentMessage(events(await store.listEvents({})));
+        assert.equal(check, null, 'stored events still match the event schema');
       }));
   });
 }
