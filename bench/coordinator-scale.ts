@@ -4,10 +4,10 @@
  * results/s, event-to-stored lag under 1 s at p99, coordinator RSS under 100 KB per agent.
  *
  * The coordinator runs as its own process (`node dist/cli/main.js coordinator -c FILE`,
- * SQLite in a temp dir, log level warn). Simulated agents run in 1–2 separate load
- * processes (bench/scale/load-worker.ts), each holding thousands of real `ws` connections
- * that speak the real protocol (hello → welcome → snapshot → probes every second, events
- * with per-agent bootId/seq, acks honoured, heartbeats). Agents connect gradually
+ * SQLite in a temp dir, log level warn). Simulated agents (bench/lib/sim-agent.ts) run in
+ * 1–2 separate load processes (bench/scale/load-worker.ts), each holding thousands of real
+ * `ws` connections that speak the real protocol (hello → welcome → snapshot → probes every
+ * second, events with per-agent bootId/seq, acks honoured, heartbeats). Agents connect gradually
  * (--connect-rate, default 500/s) and their sends are spread over the second.
  *
  * Steps of agents (500, 1000, 2000, 3000, 4000, 5000, 7500, 10000, cumulative: a step adds agents

@@ -13,10 +13,15 @@
  *
  * Thousands of agents in one process are fine: each is one socket and a few maps. Every
  * wait is bounded in time; `terminate()` / `SimFleet.close()` end every socket.
+ *
+ * For load generation (bench/scale/load-worker.ts) an agent can also reconnect by itself
+ * after a close it did not ask for, add its connection outcomes to counters shared by many
+ * agents, and report a full probe round and heartbeats when its owner's scheduler says so:
+ * the agent has no timers of its own besides a pending reconnect.
  */
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION, type ServiceState } from '../../shared/protocol/constants.js';
+import { CloseCode, Limits, PROTOCOL_VERSION, type ServiceState } from '../../shared/protocol/constants.js';
 import type { AgentMessage, CoordinatorMessage, Event, ProbeResult, SnapshotService } from '../../shared/protocol/messages.js';
 import { checkAgentMessage, encodeMessage, parseCoordinatorMessage } from '../../shared/protocol/parse.js';
 
@@ -34,8 +39,49 @@ export interface SimAgentOptions {
   initialState?: ServiceState;
   /** validate every frame sent (default), or only the first of each type (benchmarks: sending is what they time) */
   validateOutgoing?: 'every' | 'first-of-type';
-  /** told of every acknowledgement that moved the watermark: how many events it newly covers */
-  onAck?: (agent: SimAgent, newlyAcked: number, at: number) => void;
+  /**
+   * told of every acknowledgement that moved the watermark: how many events it newly covers,
+   * and those events with their first-send times (so a benchmark can measure event→ack lag)
+   */
+  onAck?: (agent: SimAgent, newlyAcked: number, at: number, acked: readonly SpooledEvent[]) => void;
+  /** told of every valid message from the coordinator, before the agent acts on it */
+  onMessage?: (agent: SimAgent, msg: CoordinatorMessage) => void;
+  /** how many coordinator messages `inbox` keeps (default 200); 0 keeps none, for load generators whose agents live for many minutes */
+  inboxLimit?: number;
+  /** after a close the agent did not ask for, connect again after minMs + random × jitterMs (not after 4001: another connection took the id) */
+  reconnect?: { minMs: number; jitterMs: number };
+  /** where connection outcomes are counted; pass one object to many agents to count them together (default: the agent's own) */
+  counters?: SimCounters;
+}
+
+/** An event kept until acknowledged. */
+export interface SpooledEvent {
+  event: Event;
+  /** performance.now() when it was first written to a socket; null while never sent */
+  firstSentAt: number | null;
+}
+
+/** Connection outcomes; closes and failures count only what the agent did not ask for. */
+export interface SimCounters {
+  connectAttempts: number;
+  /** `welcome`s received, reconnects included */
+  welcomes: number;
+  /** closes of a connection that had its welcome */
+  disconnects: number;
+  /** closes before the welcome: refused upgrades, timeouts, connection errors */
+  connectFailures: number;
+  /** close code → count */
+  closeCodes: Record<string, number>;
+  /** HTTP status of a refused upgrade → count */
+  upgradeRefusals: Record<string, number>;
+}
+
+export function newSimCounters(): SimCounters {
+  return { connectAttempts: 0, welcomes: 0, disconnects: 0, connectFailures: 0, closeCodes: {}, upgradeRefusals: {} };
+}
+
+function bump(map: Record<string, number>, key: string | number): void {
+  map[key] = (map[key] ?? 0) + 1;
 }
 
 /** Frame types already validated once, for agents that validate only the first of each type. */
@@ -71,12 +117,18 @@ export class SimAgent {
   ackedSeq = 0;
   /** frames from the coordinator that failed validation (the socket is then closed with 4400) */
   invalidFrames = 0;
+  readonly counters: SimCounters;
   /** last seq used; the next event gets seq + 1 */
   private seq = 0;
   /** sent or not, not yet acknowledged: replayed in order after a reconnect */
-  private readonly spool: Event[] = [];
+  private readonly spool: SpooledEvent[] = [];
   private ws: WebSocket | null = null;
   private welcomed = false;
+  /** the owner closed or cut the socket: its close is not counted and not followed by a reconnect */
+  private leaving = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  /** the timeout of the last connect(), reused by reconnects */
+  private connectTimeoutMs = DEFAULT_TIMEOUT_MS;
   private readonly waiters = new Set<() => void>();
   private readonly opts: SimAgentOptions;
 
@@ -85,6 +137,7 @@ export class SimAgent {
     this.id = opts.id;
     this.bootId = randomBytes(9).toString('base64url');
     this.labels = { ...(opts.labels ?? {}) };
+    this.counters = opts.counters ?? newSimCounters();
     const names = typeof opts.services === 'number' || opts.services === undefined ? Array.from({ length: opts.services ?? 4 }, (_, i) => `svc-${i}`) : [...opts.services];
     const now = new Date().toISOString();
     names.forEach((name, i) => {
@@ -117,6 +170,11 @@ export class SimAgent {
     return this.ws?.bufferedAmount ?? 0;
   }
 
+  /** The oldest event not yet acknowledged. */
+  get oldestUnacked(): SpooledEvent | undefined {
+    return this.spool[0];
+  }
+
   /**
    * Opens a connection: upgrade with the Bearer token, `hello`, wait for `welcome`, then
    * `snapshot` (the full current state) and the replay of unacknowledged events.
@@ -124,15 +182,15 @@ export class SimAgent {
    */
   async connect(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
     if (this.ws && this.ws.readyState !== WebSocket.CLOSED) throw new Error(`${this.id}: already connected`);
+    clearTimeout(this.reconnectTimer);
     this.welcomed = false;
+    this.leaving = false;
+    this.connectTimeoutMs = timeoutMs;
+    this.counters.connectAttempts++;
     const ws = new WebSocket(this.opts.url, { headers: { authorization: `Bearer ${this.opts.token}` }, perMessageDeflate: false, handshakeTimeout: timeoutMs });
     this.ws = ws;
     ws.on('message', (data) => this.onFrame(ws, data));
-    ws.on('close', (code, reason) => {
-      this.closes.push({ code, reason: reason.toString() });
-      if (this.ws === ws) this.welcomed = false;
-      this.notify();
-    });
+    ws.on('close', (code, reason) => this.onClose(ws, code, reason.toString()));
     ws.on('error', () => undefined); // surfaced through 'close' / the connect promise
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => fail(new Error(`${this.id}: no welcome within ${timeoutMs} ms`)), timeoutMs);
@@ -145,6 +203,7 @@ export class SimAgent {
       };
       const onRefused = (_req: unknown, res: { statusCode?: number; resume(): void }) => {
         res.resume();
+        bump(this.counters.upgradeRefusals, res.statusCode ?? 0);
         fail(new Error(`${this.id}: upgrade refused with HTTP ${res.statusCode}`));
       };
       ws.once('unexpected-response', onRefused);
@@ -164,7 +223,7 @@ export class SimAgent {
       this.waiters.add(check);
     });
     this.sendMsg({ type: 'snapshot', v: PROTOCOL_VERSION, services: [...this.services.values()].map((s) => this.snapshotOf(s)), gpu: null });
-    for (let i = 0; i < this.spool.length; i += EVENTS_PER_MESSAGE) this.sendMsg({ type: 'events', v: PROTOCOL_VERSION, events: this.spool.slice(i, i + EVENTS_PER_MESSAGE) });
+    this.sendEvents(this.spool);
   }
 
   /**
@@ -175,12 +234,12 @@ export class SimAgent {
    */
   setState(to: ServiceState, reason: string, names: readonly string[] = this.serviceNames, options: { probes?: 'now' | 'later' } = {}): Event[] {
     const at = new Date().toISOString();
-    const events: Event[] = [];
+    const events: SpooledEvent[] = [];
     for (const name of names) {
       const s = this.services.get(name);
       if (!s) throw new Error(`${this.id}: no service ${name}`);
       if (s.state === to) continue;
-      events.push({ agentId: this.id, bootId: this.bootId, seq: ++this.seq, at, type: 'state_changed', service: name, from: s.state, to, reason });
+      events.push({ event: { agentId: this.id, bootId: this.bootId, seq: ++this.seq, at, type: 'state_changed', service: name, from: s.state, to, reason }, firstSentAt: null });
       s.state = to;
       s.reason = reason;
       s.since = at;
@@ -190,22 +249,45 @@ export class SimAgent {
     }
     this.spool.push(...events);
     if (this.connected && events.length > 0) {
-      for (let i = 0; i < events.length; i += EVENTS_PER_MESSAGE) this.sendMsg({ type: 'events', v: PROTOCOL_VERSION, events: events.slice(i, i + EVENTS_PER_MESSAGE) });
+      this.sendEvents(events);
       if ((options.probes ?? 'now') === 'now') this.flushProbes();
     }
-    return events;
+    return events.map((e) => e.event);
   }
 
-  /** One `probes` frame with the services changed since the last one (the real agent sends one a second). */
-  flushProbes(): void {
+  /**
+   * One `probes` frame with the services changed since the last one (the real agent sends one
+   * a second). Returns how many results were sent: 0 while disconnected.
+   */
+  flushProbes(): number {
     const results: ProbeResult[] = [];
     for (const s of this.services.values()) {
       if (!s.dirty) continue;
       s.dirty = false;
       results.push({ service: s.name, ok: s.ok, state: s.state, latencyMs: s.ok ? 12 : null, at: s.probeAt });
     }
-    if (!this.connected) return;
-    for (let i = 0; i < results.length; i += 1000) this.sendMsg({ type: 'probes', v: PROTOCOL_VERSION, results: results.slice(i, i + 1000) });
+    if (!this.connected) return 0;
+    let sent = 0;
+    for (let i = 0; i < results.length; i += Limits.maxProbeResultsPerMessage) {
+      const chunk = results.slice(i, i + Limits.maxProbeResultsPerMessage);
+      if (this.sendMsg({ type: 'probes', v: PROTOCOL_VERSION, results: chunk })) sent += chunk.length;
+    }
+    return sent;
+  }
+
+  /** A probe round of every service, reported in one `probes` frame as the real agent does each second. Returns the results sent. */
+  probeRound(): number {
+    const at = new Date().toISOString();
+    for (const s of this.services.values()) {
+      s.probeAt = at;
+      s.dirty = true;
+    }
+    return this.flushProbes();
+  }
+
+  /** The agent's own `heartbeat` (the real agent sends one every 10 s). Returns whether it was sent. */
+  heartbeat(): boolean {
+    return this.connected && this.sendMsg({ type: 'heartbeat', v: PROTOCOL_VERSION, at: new Date().toISOString() });
   }
 
   /** healthy → down (retries exhausted), as the agent reports a crashed server. */
@@ -225,6 +307,7 @@ export class SimAgent {
 
   /** Closes the socket cleanly (1000) and waits for the close; the coordinator sees a disconnect. */
   async disconnect(timeoutMs = 5000): Promise<void> {
+    this.stopReconnecting();
     const ws = this.ws;
     if (!ws || ws.readyState === WebSocket.CLOSED) return;
     ws.close(1000, 'sim agent leaving');
@@ -243,21 +326,66 @@ export class SimAgent {
 
   /** Cuts the socket at once (no close handshake), as a crashed host. */
   terminate(): void {
+    this.stopReconnecting();
     this.ws?.terminate();
+  }
+
+  private stopReconnecting(): void {
+    this.leaving = true;
+    clearTimeout(this.reconnectTimer);
+  }
+
+  private onClose(ws: WebSocket, code: number, reason: string): void {
+    this.closes.push({ code, reason });
+    const hadWelcome = this.ws === ws && this.welcomed;
+    if (this.ws === ws) this.welcomed = false;
+    if (!this.leaving) {
+      this.countClose(code, hadWelcome);
+      this.scheduleReconnect(code);
+    }
+    this.notify();
+  }
+
+  private countClose(code: number, hadWelcome: boolean): void {
+    bump(this.counters.closeCodes, code);
+    if (hadWelcome) this.counters.disconnects++;
+    else this.counters.connectFailures++;
+  }
+
+  private scheduleReconnect(code: number): void {
+    const backoff = this.opts.reconnect;
+    // 4001: another connection took this id, a bug in the caller that fighting it would hide
+    if (!backoff || code === CloseCode.Replaced) return;
+    const delay = backoff.minMs + Math.random() * backoff.jitterMs;
+    // failures are counted by the close that follows them, which schedules the next try
+    this.reconnectTimer = setTimeout(() => this.connect(this.connectTimeoutMs).catch(() => undefined), delay);
+  }
+
+  /** `events` frames of at most EVENTS_PER_MESSAGE, each event's first send time noted. */
+  private sendEvents(batch: readonly SpooledEvent[]): void {
+    for (let i = 0; i < batch.length; i += EVENTS_PER_MESSAGE) {
+      const chunk = batch.slice(i, i + EVENTS_PER_MESSAGE);
+      if (!this.sendMsg({ type: 'events', v: PROTOCOL_VERSION, events: chunk.map((e) => e.event) })) return;
+      const now = performance.now();
+      for (const e of chunk) e.firstSentAt ??= now;
+    }
   }
 
   private snapshotOf(s: SimService): SnapshotService {
     return { name: s.name, kind: s.kind, url: s.url, state: s.state, reason: s.reason, since: s.since, lastProbe: { ok: s.ok, latencyMs: s.ok ? 12 : null, at: s.probeAt }, restarts: { count: 0, lastAt: null, lastOutcome: null } };
   }
 
-  private sendMsg(msg: AgentMessage): void {
+  /** Validates (see validateOutgoing) and sends; false when the socket is not open. */
+  private sendMsg(msg: AgentMessage): boolean {
     const everyFrame = (this.opts.validateOutgoing ?? 'every') === 'every';
     if (everyFrame || !validatedTypes.has(msg.type)) {
       const problem = checkAgentMessage(msg);
       if (problem) throw new Error(`${this.id}: would send an invalid ${msg.type}: ${problem}`);
       validatedTypes.add(msg.type);
     }
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeMessage(msg));
+    if (this.ws?.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(encodeMessage(msg));
+    return true;
   }
 
   private onFrame(ws: WebSocket, data: WebSocket.RawData): void {
@@ -268,25 +396,34 @@ export class SimAgent {
       return;
     }
     const msg = parsed.msg;
-    this.inbox.push(msg);
-    if (this.inbox.length > 200) this.inbox.splice(0, 100); // heartbeats every second: keep it bounded
+    this.opts.onMessage?.(this, msg);
+    this.keep(msg);
     if (msg.type === 'welcome') {
       if (msg.ackedSeq && msg.ackedSeq.bootId === this.bootId) this.applyAck(msg.ackedSeq.seq);
       this.welcomed = true;
+      this.counters.welcomes++;
     } else if (msg.type === 'ack') {
       if (msg.bootId === this.bootId) this.applyAck(msg.seq);
     }
     this.notify();
   }
 
+  /** Adds to `inbox`, bounded: heartbeats come every few seconds for as long as the agent lives. */
+  private keep(msg: CoordinatorMessage): void {
+    const limit = this.opts.inboxLimit ?? 200;
+    if (limit <= 0) return;
+    this.inbox.push(msg);
+    if (this.inbox.length > limit) this.inbox.splice(0, Math.ceil(limit / 2));
+  }
+
   private applyAck(seq: number): void {
     if (seq <= this.ackedSeq) return;
     const newly = seq - this.ackedSeq;
     this.ackedSeq = seq;
-    this.opts.onAck?.(this, newly, Date.now());
     let drop = 0;
-    while (drop < this.spool.length && this.spool[drop]!.seq <= seq) drop++;
-    this.spool.splice(0, drop);
+    while (drop < this.spool.length && this.spool[drop]!.event.seq <= seq) drop++;
+    const acked = this.spool.splice(0, drop);
+    this.opts.onAck?.(this, newly, Date.now(), acked);
   }
 
   private notify(): void {

@@ -3,6 +3,7 @@
  * load processes (bench/scale/load-worker.ts), over the Node IPC channel. Requests carry an
  * id; every request gets exactly one reply with the same id.
  */
+import type { SimCounters } from '../lib/sim-agent.js';
 
 export interface WorkerInit {
   /** ws://127.0.0.1:PORT/agent */
@@ -28,22 +29,14 @@ export type WorkerRequest =
   /** close every socket with 1000 and stop the scheduler */
   | { id: number; type: 'shutdown' };
 
-export interface WorkerStatus {
+/** The process's agents' connection outcomes (bench/lib/sim-agent.ts counts them), and more. */
+export interface WorkerStatus extends Omit<SimCounters, 'welcomes'> {
   /** agents created (connecting, connected or reconnecting) */
   agents: number;
   /** agents whose connection got its `welcome` and is open now */
   ready: number;
-  /** agents that ever got a welcome */
+  /** welcomes received, reconnects included */
   everReady: number;
-  connectAttempts: number;
-  /** upgrades refused, handshake timeouts, connection errors before open */
-  connectFailures: number;
-  /** closes of a connection that had its welcome, not asked for by us */
-  disconnects: number;
-  /** close code → count, for every close we did not ask for */
-  closeCodes: Record<string, number>;
-  /** HTTP status of refused upgrades → count */
-  upgradeRefusals: Record<string, number>;
   /** frames from the coordinator that failed parseCoordinatorMessage */
   invalidFrames: number;
   /** events sent and not acknowledged yet, over all agents */

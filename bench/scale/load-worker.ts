@@ -1,10 +1,11 @@
 /**
- * One load process of the coordinator-scale benchmark: thousands of simulated agents, each
- * a real `ws` client speaking the agent protocol (shared/protocol) the way agent/link/client.ts
- * does: Bearer token on the upgrade, `hello` with 4 services, `welcome` (drops what it says
- * is stored), `snapshot`, then once a second one `probes` message with 4 results, now and
- * then a `state_changed` event (per-agent bootId, seq 1, 2, 3 ... never skipping), kept until
- * acknowledged and replayed in order after a reconnect, and a `heartbeat` every 10 s.
+ * One load process of the coordinator-scale benchmark: thousands of simulated agents
+ * (bench/lib/sim-agent.ts, the simulator the tests use), each a real `ws` client speaking the
+ * agent protocol: Bearer token on the upgrade, `hello` with 4 services, `welcome` (drops what
+ * it says is stored), `snapshot`, then once a second one `probes` message with 4 results, now
+ * and then a `state_changed` event (per-agent bootId, seq 1, 2, 3 ... never skipping), kept
+ * until acknowledged and replayed in order after a reconnect (1–3 s after a close), and a
+ * `heartbeat` every 10 s.
  *
  * Agents' sends are spread over the second: the second is cut into 100 slots of 10 ms and
  * each agent owns one slot. One 10 ms timer drives every agent of the process (thousands of
@@ -14,23 +15,9 @@
  *
  * Started by bench/coordinator-scale.ts with an IPC channel; requests in ipc.ts.
  */
-import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import WebSocket from 'ws';
-import { CloseCode, PROTOCOL_VERSION, parseCoordinatorMessage } from '../../shared/protocol/index.js';
-import type {
-  AgentMessage,
-  Event,
-  EventsMessage,
-  HeartbeatMessage,
-  HelloMessage,
-  HelloService,
-  ProbeResult,
-  ProbesMessage,
-  ServiceState,
-  SnapshotMessage,
-  SnapshotService,
-} from '../../shared/protocol/index.js';
+import type { CoordinatorMessage, ServiceState } from '../../shared/protocol/index.js';
+import { newSimCounters, SimAgent, type SpooledEvent } from '../lib/sim-agent.js';
 import type { WindowStats, WorkerInit, WorkerReply, WorkerRequest, WorkerStatus } from './ipc.js';
 
 const SLOT_MS = 10;
@@ -38,21 +25,16 @@ const SLOTS_PER_SECOND = 1000 / SLOT_MS;
 const KINDS = ['vllm', 'llamacpp', 'tgi', 'ollama', 'sglang', 'openai'] as const;
 const RECONNECT_MIN_MS = 1_000;
 const RECONNECT_JITTER_MS = 2_000;
+/** bounds both the upgrade and the wait for `welcome`: a saturated coordinator is slow to answer */
+const CONNECT_TIMEOUT_MS = 30_000;
 
 let init: WorkerInit | undefined;
 let shuttingDown = false;
 
 // ------------------------------------------------------------------ counters
 
-const total = {
-  connectAttempts: 0,
-  connectFailures: 0,
-  disconnects: 0,
-  everReady: 0,
-  invalidFrames: 0,
-  closeCodes: {} as Record<string, number>,
-  upgradeRefusals: {} as Record<string, number>,
-};
+/** every agent of the process adds its connection outcomes here */
+const total = newSimCounters();
 
 function freshWindow() {
   return {
@@ -77,223 +59,87 @@ let win = freshWindow();
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 
-function bump(map: Record<string, number>, key: string | number): void {
-  map[String(key)] = (map[String(key)] ?? 0) + 1;
-}
-
 // ------------------------------------------------------------------ one simulated agent
 
-interface Pending {
-  event: Event;
-  /** performance.now() when it was first written to a socket */
-  sentAt: number;
+/** A simulated agent (bench/lib/sim-agent.ts) and the seconds it sends its event and heartbeat in. */
+interface LoadAgent {
+  sim: SimAgent;
+  /** which second of every `eventEverySec` this agent emits an event in */
+  eventPhase: number;
+  heartbeatPhase: number;
 }
 
-class SimAgent {
-  private ws: WebSocket | null = null;
-  ready = false;
-  private seq = 0;
-  /** unacknowledged events, oldest first (seq order, one boot) */
-  readonly pending: Pending[] = [];
-  private readonly states: ServiceState[];
-  private readonly services: HelloService[];
-  private reconnectTimer: NodeJS.Timeout | undefined;
+function newSimAgent(n: number): SimAgent {
+  const { url, token, index, services } = init!;
+  return new SimAgent({
+    url,
+    token,
+    id: `scale-w${index}-${n}`,
+    services: Array.from({ length: services }, (_, k) => `llm-${k}`),
+    kind: KINDS[(n + index * 100_000) % KINDS.length],
+    labels: { bench: 'coordinator-scale', loadProcess: String(index) },
+    // the benchmark times sending: validating every frame would load this process, not the coordinator
+    validateOutgoing: 'first-of-type',
+    // nobody reads the inbox here, and thousands of long-lived agents keeping 200 messages each would weigh on this process
+    inboxLimit: 0,
+    reconnect: { minMs: RECONNECT_MIN_MS, jitterMs: RECONNECT_JITTER_MS },
+    counters: total,
+    onMessage: countMessage,
+    onAck: recordLag,
+  });
+}
 
-  constructor(
-    readonly agentId: string,
-    readonly bootId: string,
-    /** which second of every `eventEverySec` this agent emits an event in */
-    private readonly eventPhase: number,
-    private readonly heartbeatPhase: number,
-    serviceCount: number,
-    n: number,
-  ) {
-    this.services = Array.from({ length: serviceCount }, (_, k) => ({
-      name: `llm-${k}`,
-      kind: KINDS[(n + k) % KINDS.length]!,
-      url: `http://10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}:${8000 + k}`,
-      unit: `llm-${k}.service`,
-    }));
-    this.states = this.services.map(() => 'healthy');
+function countMessage(_agent: SimAgent, msg: CoordinatorMessage): void {
+  if (msg.type === 'ack') win.acksReceived++;
+  else if (msg.type === 'heartbeat') {
+    win.coordinatorHeartbeats++;
+    win.coordinatorHeartbeatAtMs.push(performance.now() - win.startedAt);
   }
+}
 
-  connect(): void {
-    if (shuttingDown) return;
-    const { url, token } = init!;
-    total.connectAttempts++;
-    const ws = new WebSocket(url, {
-      headers: { authorization: `Bearer ${token}` },
-      handshakeTimeout: 30_000,
-      maxPayload: 1024 * 1024,
-      perMessageDeflate: false,
-    });
-    this.ws = ws;
-    ws.on('open', () => {
-      const hello: HelloMessage = {
-        type: 'hello',
-        v: PROTOCOL_VERSION,
-        agentId: this.agentId,
-        bootId: this.bootId,
-        labels: { bench: 'coordinator-scale', loadProcess: String(init!.index) },
-        agentVersion: '0.1.0-bench',
-        services: this.services,
-      };
-      this.send(hello);
-    });
-    ws.on('message', (data: WebSocket.RawData) => this.onMessage(data as Buffer));
-    ws.on('unexpected-response', (_req, res) => {
-      bump(total.upgradeRefusals, res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.on('error', () => {
-      // 'close' follows; counted there
-    });
-    ws.on('close', (code) => {
-      if (this.ws !== ws) return;
-      const wasReady = this.ready;
-      this.ready = false;
-      this.ws = null;
-      if (shuttingDown) return;
-      bump(total.closeCodes, code);
-      if (wasReady) total.disconnects++;
-      else total.connectFailures++;
-      // 4001 means another connection took our id: that is a bench bug, do not fight it
-      if (code === CloseCode.Replaced) return;
-      this.reconnectTimer = setTimeout(() => this.connect(), RECONNECT_MIN_MS + Math.random() * RECONNECT_JITTER_MS);
-    });
+/**
+ * event→stored lag: the coordinator acknowledges only after its commit. Events acknowledged by
+ * a reconnect's `welcome` count too: their lag includes the time the agent was away.
+ */
+function recordLag(_agent: SimAgent, _newly: number, _at: number, acked: readonly SpooledEvent[]): void {
+  const now = performance.now();
+  for (const e of acked) {
+    win.eventsAcked++;
+    if (e.firstSentAt === null) continue;
+    win.lagMs.push(now - e.firstSentAt);
+    win.lagAtMs.push(now - win.startedAt);
   }
+}
 
-  close(): Promise<void> {
-    clearTimeout(this.reconnectTimer);
-    const ws = this.ws;
-    if (!ws) return Promise.resolve();
-    if (ws.readyState !== WebSocket.OPEN) {
-      ws.terminate();
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        ws.terminate();
-        resolve();
-      }, 3_000);
-      ws.once('close', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      ws.close(CloseCode.Normal, 'bench done');
-    });
+/** Runs once a second, in the agent's slot: a probe round, now and then an event or a heartbeat. */
+function onSecond(a: LoadAgent, second: number): void {
+  const sim = a.sim;
+  if (!sim.connected) return;
+  const results = sim.probeRound();
+  if (results > 0) {
+    win.probeMessages++;
+    win.probeResults += results;
   }
+  if ((second + a.eventPhase) % init!.eventEverySec === 0) emitEvent(sim);
+  if ((second + a.heartbeatPhase) % init!.heartbeatEverySec === 0 && sim.heartbeat()) win.heartbeatsSent++;
+  if (sim.buffered > win.maxBufferedBytes) win.maxBufferedBytes = sim.buffered;
+}
 
-  private onMessage(data: Buffer): void {
-    const parsed = parseCoordinatorMessage(data, { maxBytes: 1024 * 1024 });
-    if (!parsed.ok) {
-      total.invalidFrames++;
-      this.ws?.close(CloseCode.InvalidFrame, parsed.code);
-      return;
-    }
-    const msg = parsed.msg;
-    switch (msg.type) {
-      case 'welcome': {
-        if (msg.ackedSeq && msg.ackedSeq.bootId === this.bootId) {
-          while (this.pending.length && this.pending[0]!.event.seq <= msg.ackedSeq.seq) this.pending.shift();
-        }
-        this.ready = true;
-        total.everReady++;
-        this.sendSnapshot();
-        // replay what is still unacknowledged (after a reconnect), in order, in one frame
-        if (this.pending.length) this.send({ type: 'events', v: PROTOCOL_VERSION, events: this.pending.slice(0, 1000).map((p) => p.event) } satisfies EventsMessage);
-        break;
-      }
-      case 'ack': {
-        win.acksReceived++;
-        if (msg.bootId !== this.bootId) break;
-        const now = performance.now();
-        while (this.pending.length && this.pending[0]!.event.seq <= msg.seq) {
-          const p = this.pending.shift()!;
-          win.eventsAcked++;
-          win.lagMs.push(now - p.sentAt);
-          win.lagAtMs.push(now - win.startedAt);
-        }
-        break;
-      }
-      case 'heartbeat':
-        win.coordinatorHeartbeats++;
-        win.coordinatorHeartbeatAtMs.push(performance.now() - win.startedAt);
-        break;
-      case 'command':
-        break;
-    }
-  }
-
-  /** Runs once a second, in this agent's slot. */
-  onSecond(second: number): void {
-    if (!this.ready) return;
-    const at = new Date().toISOString();
-    const results: ProbeResult[] = this.services.map((s, k) => ({
-      service: s.name,
-      ok: true,
-      state: this.states[k]!,
-      latencyMs: 5 + Math.round(Math.random() * 40),
-      at,
-    }));
-    if (this.send({ type: 'probes', v: PROTOCOL_VERSION, results } satisfies ProbesMessage)) {
-      win.probeMessages++;
-      win.probeResults += results.length;
-    }
-    if ((second + this.eventPhase) % init!.eventEverySec === 0) this.emitEvent(at);
-    if ((second + this.heartbeatPhase) % init!.heartbeatEverySec === 0) {
-      if (this.send({ type: 'heartbeat', v: PROTOCOL_VERSION, at } satisfies HeartbeatMessage)) win.heartbeatsSent++;
-    }
-  }
-
-  private emitEvent(at: string): void {
-    const k = this.seq % this.services.length;
-    const from = this.states[k]!;
-    const to: ServiceState = from === 'healthy' ? 'degraded' : 'healthy';
-    this.states[k] = to;
-    const event: Event = {
-      agentId: this.agentId,
-      bootId: this.bootId,
-      seq: ++this.seq,
-      at,
-      type: 'state_changed',
-      service: this.services[k]!.name,
-      from,
-      to,
-      reason: to === 'degraded' ? 'bench: slow inference (simulated)' : 'bench: recovered (simulated)',
-    };
-    this.pending.push({ event, sentAt: performance.now() });
-    if (this.send({ type: 'events', v: PROTOCOL_VERSION, events: [event] } satisfies EventsMessage)) win.eventsSent++;
-  }
-
-  private sendSnapshot(): void {
-    const now = new Date().toISOString();
-    const services: SnapshotService[] = this.services.map((s, k) => ({
-      name: s.name,
-      kind: s.kind,
-      url: s.url,
-      state: this.states[k]!,
-      reason: 'probe ok',
-      since: now,
-      lastProbe: { ok: true, latencyMs: 12, at: now },
-      restarts: { count: 0, lastAt: null, lastOutcome: null },
-    }));
-    this.send({ type: 'snapshot', v: PROTOCOL_VERSION, services, gpu: null } satisfies SnapshotMessage);
-  }
-
-  private send(msg: AgentMessage): boolean {
-    const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(JSON.stringify(msg));
-    if (ws.bufferedAmount > win.maxBufferedBytes) win.maxBufferedBytes = ws.bufferedAmount;
-    return true;
-  }
+/** One service, in turn, flips between healthy and degraded: one `state_changed` event. */
+function emitEvent(sim: SimAgent): void {
+  const names = sim.serviceNames;
+  const name = names[sim.lastSeq % names.length]!;
+  const to: ServiceState = sim.services.get(name)!.state === 'healthy' ? 'degraded' : 'healthy';
+  const reason = to === 'degraded' ? 'bench: slow inference (simulated)' : 'bench: recovered (simulated)';
+  // the probe round of this second already went out; the next one reports the new state
+  const events = sim.setState(to, reason, [name], { probes: 'later' });
+  if (sim.connected) win.eventsSent += events.length;
 }
 
 // ------------------------------------------------------------------ the process
 
-const agents: SimAgent[] = [];
-const slots: SimAgent[][] = Array.from({ length: SLOTS_PER_SECOND }, () => []);
+const agents: LoadAgent[] = [];
+const slots: LoadAgent[][] = Array.from({ length: SLOTS_PER_SECOND }, () => []);
 let target = 0;
 let rampPerSecond = 500;
 let rampTimer: NodeJS.Timeout | undefined;
@@ -302,7 +148,7 @@ let lastSlot = Math.floor(performance.now() / SLOT_MS);
 
 function addAgent(): void {
   const n = agents.length;
-  const { index, eventEverySec, heartbeatEverySec, services } = init!;
+  const { index, eventEverySec, heartbeatEverySec } = init!;
   const slot = (n + index * 50) % SLOTS_PER_SECOND;
   // Phases: which second of every eventEverySec (heartbeatEverySec) the agent sends its
   // event (heartbeat) in. 7 and 3 are coprime to 20 and 10, so consecutive agents (which sit
@@ -311,10 +157,11 @@ function addAgent(): void {
   const round = Math.floor(n / SLOTS_PER_SECOND);
   const eventPhase = (n * 7 + round) % eventEverySec;
   const heartbeatPhase = (n * 3 + round) % heartbeatEverySec;
-  const agent = new SimAgent(`scale-w${index}-${n}`, randomBytes(12).toString('base64url'), eventPhase, heartbeatPhase, services, n + index * 100_000);
+  const agent: LoadAgent = { sim: newSimAgent(n), eventPhase, heartbeatPhase };
   agents.push(agent);
   slots[slot]!.push(agent);
-  agent.connect();
+  // a failed connect is counted by its close, which also schedules the next try
+  agent.sim.connect(CONNECT_TIMEOUT_MS).catch(() => undefined);
 }
 
 function ramp(): void {
@@ -346,7 +193,7 @@ function tick(): void {
   for (let s = from; s <= nowSlot; s++) {
     if (nowSlot - s >= 2) win.lateSlots++;
     const second = Math.floor(s / SLOTS_PER_SECOND);
-    for (const a of slots[s % SLOTS_PER_SECOND]!) a.onSecond(second);
+    for (const a of slots[s % SLOTS_PER_SECOND]!) onSecond(a, second);
   }
   lastSlot = nowSlot;
   tickTimer = setTimeout(tick, SLOT_MS - (performance.now() % SLOT_MS));
@@ -356,21 +203,22 @@ function status(): WorkerStatus {
   let ready = 0;
   let unacked = 0;
   let oldest = Infinity;
-  for (const a of agents) {
-    if (a.ready) ready++;
-    unacked += a.pending.length;
-    if (a.pending.length) oldest = Math.min(oldest, a.pending[0]!.sentAt);
+  let invalidFrames = 0;
+  for (const { sim } of agents) {
+    if (sim.connected) ready++;
+    unacked += sim.unacked;
+    invalidFrames += sim.invalidFrames;
+    oldest = Math.min(oldest, sim.oldestUnacked?.firstSentAt ?? Infinity);
   }
+  const { welcomes, ...counts } = total;
   return {
     agents: agents.length,
     ready,
-    everReady: total.everReady,
-    connectAttempts: total.connectAttempts,
-    connectFailures: total.connectFailures,
-    disconnects: total.disconnects,
+    everReady: welcomes,
+    ...counts,
     closeCodes: { ...total.closeCodes },
     upgradeRefusals: { ...total.upgradeRefusals },
-    invalidFrames: total.invalidFrames,
+    invalidFrames,
     unacked,
     oldestUnackedMs: oldest === Infinity ? 0 : performance.now() - oldest,
   };
@@ -407,7 +255,7 @@ async function shutdown(): Promise<void> {
   shuttingDown = true;
   clearTimeout(rampTimer);
   clearTimeout(tickTimer);
-  await Promise.all(agents.map((a) => a.close()));
+  await Promise.all(agents.map((a) => a.sim.disconnect(3_000)));
 }
 
 function reply(r: WorkerReply): void {
