@@ -7,6 +7,8 @@ import { createLogger, type Logger } from '../shared/logger.js';
 import { AGENT_WS_PATH } from '../shared/protocol/constants.js';
 import { AgentTokens } from './agent-tokens.js';
 import { registerHostRoutes } from './http/hosts-api.js';
+import { registerLoginRoutes } from './http/login.js';
+import { SessionStore } from './http/sessions.js';
 import { TokenSet } from './auth.js';
 import { fleetFromAgents } from './fleet/reduce.js';
 import { FleetTracker } from './fleet/tracker.js';
@@ -93,7 +95,12 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     });
     hub = agentHub;
 
-    const router = new Router({ viewerTokens: new TokenSet(config.auth.viewerTokens), adminTokens: new TokenSet(config.auth.adminTokens) }, logger);
+    const viewerTokens = new TokenSet(config.auth.viewerTokens);
+    const adminTokens = new TokenSet(config.auth.adminTokens);
+    // browser logins only make sense where reading needs a token
+    const sessions = viewerTokens.size > 0 ? new SessionStore(() => clock.now()) : undefined;
+    const router = new Router({ viewerTokens, adminTokens, ...(sessions ? { sessions } : {}) }, logger);
+    if (sessions) registerLoginRoutes(router, { sessions, viewerTokens, adminTokens, logger });
     let accepting = false;
     registerApiRoutes(router, {
       fleet,

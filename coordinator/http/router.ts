@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../shared/logger.js';
 import { bearerToken, type TokenSet } from '../auth.js';
 import { HttpError, sendError } from './respond.js';
+import type { SessionStore } from './sessions.js';
 
 /**
  * A route table on plain node:http: exact segments and `:param` segments, one access level
@@ -36,6 +37,8 @@ interface Route {
 export interface RouterAuth {
   viewerTokens: TokenSet;
   adminTokens: TokenSet;
+  /** browser logins (sessions.ts): a live session may read, never change anything */
+  sessions?: SessionStore;
 }
 
 const UNAUTHORIZED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="llm-health"' };
@@ -93,6 +96,11 @@ export class Router {
     throw new HttpError(404, 'not_found', 'no such endpoint');
   }
 
+  private unauthenticated(req: IncomingMessage): HttpError {
+    if (this.auth.sessions && wantsPage(req)) return new HttpError(303, 'login_required', 'log in first', { Location: '/login' });
+    return new HttpError(401, 'unauthorized', 'a bearer token is required', UNAUTHORIZED_HEADERS);
+  }
+
   /** Throws when the route's access is not met; otherwise says whether a valid token came with the request. */
   private authorize(access: Access, req: IncomingMessage): boolean {
     const { viewerTokens, adminTokens } = this.auth;
@@ -101,12 +109,18 @@ export class Router {
     const isAdmin = token !== undefined && adminTokens.has(token);
     const isViewer = token !== undefined && viewerTokens.has(token);
     // open routes still note a valid token: it unlocks what an anonymous reader is not shown
-    if (access === 'public' || (access === 'viewer' && viewerTokens.size === 0)) return isAdmin || isViewer;
-    if (token === undefined) throw new HttpError(401, 'unauthorized', 'a bearer token is required', UNAUTHORIZED_HEADERS);
+    if (access === 'public' || (access === 'viewer' && viewerTokens.size === 0)) return isAdmin || isViewer || this.auth.sessions?.valid(req) === true;
+    if (token === undefined && access === 'viewer' && this.auth.sessions?.valid(req)) return true;
+    if (token === undefined) throw this.unauthenticated(req);
     if (access === 'admin' ? isAdmin : isAdmin || isViewer) return true;
     if (isViewer) throw new HttpError(403, 'forbidden', 'this token may not change anything');
     throw new HttpError(401, 'unauthorized', 'unknown token', UNAUTHORIZED_HEADERS);
   }
+}
+
+/** A browser asking for a page is sent to the login form; anything else gets the JSON 401. */
+function wantsPage(req: IncomingMessage): boolean {
+  return (req.method === 'GET' || req.method === 'HEAD') && (req.headers.accept ?? '').includes('text/html');
 }
 
 function split(path: string): string[] {

@@ -10,6 +10,7 @@ import type { SilenceStore } from '../store/silence-store.js';
 import { parseSince } from './api.js';
 import { badRequest, HttpError, sendJson } from './respond.js';
 import type { Router } from './router.js';
+import { readBodyText } from './body.js';
 
 /** A silence body is a handful of short strings; anything bigger is not one. */
 export const MAX_SILENCE_BODY_BYTES = 64 * 1024;
@@ -193,16 +194,7 @@ function iso(ms: number): string {
 
 /** Reads a JSON request body of at most `maxBytes` (413 beyond, 400 when it is not JSON). */
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) throw new HttpError(413, 'payload_too_large', `body: at most ${maxBytes} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw new HttpError(413, 'payload_too_large', `body: at most ${maxBytes} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await readBodyText(req, maxBytes);
   if (text.trim() === '') throw badRequest('body: expected a JSON object');
   try {
     return JSON.parse(text) as unknown;
