@@ -165,6 +165,9 @@ export async function demoMain(argv: string[]): Promise<number> {
     const token = randomBytes(24).toString('base64url');
     writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
     writeFileSync(join(dir, 'agent-tokens'), `${token} ${HOST_IDS.join(' ')}\n`, { mode: 0o600 });
+    // an admin token for trying the mutating commands (printed below: a local, throwaway demo)
+    const adminToken = randomBytes(18).toString('base64url');
+    writeFileSync(join(dir, 'admin-tokens'), `${adminToken}\n`, { mode: 0o600 });
     coordLog = createWriteStream(join(dir, 'coordinator.log'), { flags: 'a' });
     const logger = createLogger({ name: 'coordinator', level: 'info', destination: coordLog });
     const coordFile = join(dir, 'coordinator.yaml');
@@ -215,8 +218,13 @@ export async function demoMain(argv: string[]): Promise<number> {
       }
     }
     print('');
-    print('Alert receivers (each prints what it is sent; alerts wait groupWait 5s, so a quick recovery pages no one):');
+    print('Alert receivers (each prints what it is sent). A failure pages only if it is still on after');
+    print('groupWait (5 s), once per host and service; its recovery follows within groupInterval (30 s).');
+    print('A failure fixed within 5 s (most crashes: the agent restarts them at once) pages no one:');
     for (const s of sinks.sinks) print(`  ${s.type.padEnd(8)}  ${s.url}`);
+    print('');
+    print(`Try (admin token of this demo): npx llm-health silence add --url ${base} --token ${adminToken} \\`);
+    print(`                                  --matcher host=${HOST_IDS[0]} --duration 30m --comment "trying silences"`);
     print('');
     print(options.chaosEveryMs === null ? 'Chaos: off (--no-chaos).' : `Chaos: one failure every ${formatDuration(options.chaosEveryMs)} (crash, hang, stuck loading, cannot generate, primary down).`);
     print(`Files: ${dir}${options.keep ? ' (kept after exit: --keep)' : ' (removed on exit; --keep keeps it)'}`);
@@ -294,12 +302,14 @@ export function coordinatorYaml(port: number, sinks: readonly Sink[]): string {
     'dataDir: ./coordinator-data',
     'auth:',
     '  agentTokenFile: ./agent-tokens',
+    '  adminTokenFile: ./admin-tokens',
     'fleet:',
     '  agentLostAfter: 15s',
     '  heartbeatInterval: 2s',
     '# alerts go to the demo\'s local sinks, which print what a person would be sent',
     'alerts:',
-    '  groupBy: [alertname, service]',
+    '  # per host: an outage on one host never waits behind another host\'s group',
+    '  groupBy: [alertname, host, service]',
     '  groupWait: 5s',
     '  groupInterval: 30s',
     '  repeatInterval: 1h',

@@ -6,7 +6,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -106,6 +106,16 @@ test('demo: dashboard, whole fleet, chaos detected → restarted → recovered, 
   }, lines);
   assert.deepEqual(fleet.hosts.map((h) => h.id).sort(), ['gpu-a', 'gpu-b', 'gpu-c']);
   for (const h of fleet.hosts) assert.deepEqual(h.services.map((s) => s.name).sort(), ['llama-vision', 'ollama', 'qwen-vl'], `${h.id}'s services`);
+
+  // --- the printed silence command works as pasted (continuation line joined)
+  const tryAt = lines.findIndex((l) => l.startsWith('Try (admin token of this demo): '));
+  assert.ok(tryAt >= 0, 'a ready-to-paste silence command is printed');
+  const pasted = `${lines[tryAt]!.replace(/^Try \(admin token of this demo\): npx llm-health /, '').replace(/\\$/, '')} ${lines[tryAt + 1]!.trim()}`;
+  const argv = [...pasted.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+  const silence = spawnSync(process.execPath, [CLI, ...argv], { encoding: 'utf8', timeout: 15_000 });
+  assert.equal(silence.status, 0, `${pasted}\n${silence.stdout}${silence.stderr}`);
+  const silences = (await (await fetch(`${base}/api/v1/silences`)).json()) as { silences: { comment: string }[] };
+  assert.ok(silences.silences.some((x) => x.comment === 'trying silences'), 'the silence is stored');
 
   // --- an injected failure, then a restart and a recovery of that service, in that order
   const story = await waitFor('a chaos injection followed by a restart and a recovery line', 45_000, () => {
