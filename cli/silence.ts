@@ -5,7 +5,7 @@ import type { Matcher } from '../coordinator/alerts/types.js';
 import { formatDuration, parseDuration } from '../shared/duration.js';
 import { parseCommandArgs, usageError } from './args.js';
 import { DEFAULT_URL } from './status.js';
-import { unreachableReason } from './unreachable.js';
+import { call, coordinatorClient, failure, report, type CoordinatorClient, type Success } from './coordinator-client.js';
 
 const HELP = `usage: llm-health silence add --matcher M [--matcher M ...] --duration D [--start TIME] --comment TEXT [--author NAME]
        llm-health silence list [--all] [--json]
@@ -28,7 +28,6 @@ until it ends; one that starts later is a maintenance window.
 \`add\` prints the new silence's id. Exit 0 on success, 1 when the coordinator could not do
 it (unreachable, token refused, unknown id), 2 on a usage error.`;
 
-const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_COMMENT_WIDTH = 40;
 
 export interface CliIo {
@@ -47,8 +46,6 @@ interface SilenceJson {
   createdBy: string;
   comment: string;
 }
-
-type Answer = { ok: true; status: number; text: string; body: unknown } | { ok: false; message: string };
 
 export async function silenceMain(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, now: Date.now }): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -74,14 +71,7 @@ export async function silenceMain(argv: string[], io: CliIo = { stdout: process.
     io.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const base = values.url ?? DEFAULT_URL;
-  try {
-    const u = new URL(base);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
-  } catch {
-    throw usageError(`silence: --url expects an http:// or https:// URL like ${DEFAULT_URL}, got ${JSON.stringify(base)}`);
-  }
-  const client = { base, token: values.token || io.env.LLM_HEALTH_TOKEN || undefined };
+  const client = coordinatorClient('silence', values.url ?? DEFAULT_URL, values.token, io.env, DEFAULT_URL);
 
   switch (sub) {
     case 'add': {
@@ -108,11 +98,6 @@ export async function silenceMain(argv: string[], io: CliIo = { stdout: process.
   }
 }
 
-interface Client {
-  base: string;
-  token: string | undefined;
-}
-
 interface AddFlags {
   matcher?: string[];
   duration?: string;
@@ -123,7 +108,7 @@ interface AddFlags {
   json?: boolean;
 }
 
-async function add(values: AddFlags, client: Client, io: CliIo): Promise<number> {
+async function add(values: AddFlags, client: CoordinatorClient, io: CliIo): Promise<number> {
   if (!values.matcher?.length) throw usageError('silence add: at least one --matcher is required, e.g. --matcher service=qwen-vl');
   if (values.duration === undefined && values.end === undefined) throw usageError('silence add: --duration (like 2h) or --end is required');
   if (values.duration !== undefined && values.end !== undefined) throw usageError('silence add: give --duration or --end, not both');
@@ -143,31 +128,31 @@ async function add(values: AddFlags, client: Client, io: CliIo): Promise<number>
   if (values.end !== undefined) body.endsAt = new Date(parseTime(values.end, now, '--end')).toISOString();
 
   const a = await call(client, 'POST', '/api/v1/silences', body);
-  const failed = failure('add', a, 'admin');
+  const failed = failure('silence add', a, 'admin');
   if (failed) return report(io, failed);
-  const ok = a as Extract<Answer, { ok: true }>;
+  const ok = a as Success;
   const id = (ok.body as { id?: unknown })?.id;
   if (typeof id !== 'string') return report(io, { code: 1, message: 'silence add: the coordinator answered without a silence id' });
   io.stdout.write(values.json ? `${ok.text.trimEnd()}\n` : `${id}\n`);
   return 0;
 }
 
-async function list(all: boolean, json: boolean, client: Client, io: CliIo): Promise<number> {
+async function list(all: boolean, json: boolean, client: CoordinatorClient, io: CliIo): Promise<number> {
   const a = await call(client, 'GET', `/api/v1/silences${all ? '?all=1' : ''}`);
-  const failed = failure('list', a, 'viewer');
+  const failed = failure('silence list', a, 'viewer');
   if (failed) return report(io, failed);
-  const ok = a as Extract<Answer, { ok: true }>;
+  const ok = a as Success;
   const silences = (ok.body as { silences?: unknown })?.silences;
   if (!Array.isArray(silences)) return report(io, { code: 1, message: 'silence list: the coordinator sent something that is not a silence list' });
   io.stdout.write(json ? `${ok.text.trimEnd()}\n` : formatSilenceTable(silences as SilenceJson[], io.now()));
   return 0;
 }
 
-async function expire(ids: string[], json: boolean, client: Client, io: CliIo): Promise<number> {
+async function expire(ids: string[], json: boolean, client: CoordinatorClient, io: CliIo): Promise<number> {
   let code = 0;
   for (const id of ids) {
     const a = await call(client, 'DELETE', `/api/v1/silences/${encodeURIComponent(id)}`);
-    const failed = failure(`expire ${id}`, a, 'admin');
+    const failed = failure(`silence expire ${id}`, a, 'admin');
     if (failed) {
       report(io, failed);
       code = Math.max(code, failed.code);
@@ -175,7 +160,7 @@ async function expire(ids: string[], json: boolean, client: Client, io: CliIo): 
       if (!a.ok || a.status === 401 || a.status === 403) return code;
       continue;
     }
-    io.stdout.write(json ? `${(a as Extract<Answer, { ok: true }>).text.trimEnd()}\n` : `expired ${id}\n`);
+    io.stdout.write(json ? `${(a as Success).text.trimEnd()}\n` : `expired ${id}\n`);
   }
   return code;
 }
@@ -236,52 +221,4 @@ function currentUser(): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-async function call(client: Client, method: string, path: string, body?: unknown): Promise<Answer> {
-  const url = new URL(path, client.base);
-  const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method,
-      headers: {
-        accept: 'application/json',
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(client.token ? { authorization: `Bearer ${client.token}` } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      signal: timeout,
-    });
-  } catch (err) {
-    const why = unreachableReason(err, timeout.aborted, REQUEST_TIMEOUT_MS);
-    return { ok: false, message: `cannot reach the coordinator at ${url.origin}: ${why}` };
-  }
-  const text = await res.text().catch(() => '');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  return { ok: true, status: res.status, text, body: parsed };
-}
-
-/** The exit code and message for an answer that is not a success, or undefined. */
-function failure(what: string, a: Answer, needs: 'admin' | 'viewer'): { code: number; message: string } | undefined {
-  if (!a.ok) return { code: 1, message: `silence ${what}: ${a.message}` };
-  if (a.status >= 200 && a.status < 300) return undefined;
-  const serverMessage = (a.body as { error?: { message?: unknown } } | undefined)?.error?.message;
-  const detail = typeof serverMessage === 'string' ? serverMessage : `HTTP ${a.status}`;
-  if (a.status === 401 || a.status === 403) {
-    return { code: 1, message: `silence ${what}: the coordinator wants ${needs === 'admin' ? 'an admin' : 'a viewer'} token (--token or LLM_HEALTH_TOKEN): ${detail}` };
-  }
-  // the coordinator refused what was typed: a usage error
-  if (a.status === 400) return { code: 2, message: `silence ${what}: ${detail}` };
-  return { code: 1, message: `silence ${what}: ${detail}` };
-}
-
-function report(io: CliIo, f: { code: number; message: string }): number {
-  io.stderr.write(`llm-health ${f.message}\n`);
-  return f.code;
 }
