@@ -6,6 +6,7 @@ import { PID_WATCH_MS, ServiceMonitor, type ServiceSnapshot } from './monitor.js
 import { createProbeRuntime, createUnitControl, type ProbeRuntime } from './wiring.js';
 import { GpuMonitor } from './gpu-monitor.js';
 import { Pacer } from './pacer.js';
+import { stuckCycle } from './liveness.js';
 import type { UnitControl } from './unit-control.js';
 
 export interface AgentDeps {
@@ -26,6 +27,8 @@ export interface RunningAgent {
   readonly monitors: ServiceMonitor[];
   readonly gpu: GpuMonitor | null;
   snapshot(): ServiceSnapshot[];
+  /** null while every probe cycle turns within its budget (agent/liveness.ts) */
+  liveness(): string | null;
   stop(): Promise<void>;
 }
 
@@ -82,6 +85,7 @@ export function startAgent(config: AgentConfig, deps: AgentDeps): RunningAgent {
     monitors,
     gpu,
     snapshot: () => monitors.map((m) => m.snapshot()),
+    liveness: () => stuckCycle(monitors, clock.now()),
     async stop() {
       stopPidWatch?.();
       await Promise.all(monitors.map((m) => m.stop()));

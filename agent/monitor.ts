@@ -68,6 +68,8 @@ export class ServiceMonitor {
   private running = false;
   private busy: Promise<void> | null = null;
   private wakeRequested = false;
+  private cycleStartedAt: number | null = null;
+  private restarting = false;
   private lastRound: RoundResult | null = null;
   /** set when a unit is configured and a unit control is there to ask */
   private readonly watch: UnitWatch | undefined;
@@ -97,6 +99,15 @@ export class ServiceMonitor {
     this.pacer = deps.pacer ?? new Pacer(deps.clock);
   }
 
+  /**
+   * How long the current cycle has been running, for the daemon's watchdog (0 when idle).
+   * Time inside `systemctl restart` does not count: that command has its own deadline, which
+   * follows the unit's stop and start timeouts and can rightly take many minutes.
+   */
+  busyFor(now: number): number {
+    return this.cycleStartedAt === null || this.restarting ? 0 : now - this.cycleStartedAt;
+  }
+
   get state(): ServiceStatus {
     return this.status;
   }
@@ -120,8 +131,10 @@ export class ServiceMonitor {
       this.wakeRequested = true;
       return this.busy;
     }
+    this.cycleStartedAt = this.deps.clock.now();
     this.busy = this.cycle().finally(() => {
       this.busy = null;
+      this.cycleStartedAt = null;
     });
     return this.busy;
   }
@@ -260,6 +273,7 @@ export class ServiceMonitor {
   private async restart(action: { reason: string; attempt: number }): Promise<void> {
     this.pendingRestart = null;
     const watch = this.watch!;
+    this.restarting = true;
     const outcome = await runAutomaticRestart(this.deps.units!, this.deps.events, {
       service: this.service.name,
       unit: watch.unit,
@@ -267,6 +281,8 @@ export class ServiceMonitor {
       attempt: action.attempt,
       evidence: this.evidenceAhead,
       known: watch.cycleProps,
+    }).finally(() => {
+      this.restarting = false;
     });
     watch.restarted(outcome.properties);
     this.deps.resetRoundState();

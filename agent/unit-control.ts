@@ -12,6 +12,8 @@ export interface UnitProperties {
   result: string;
   /** systemd refused to start the unit again (Result=start-limit-hit) */
   startLimitHit: boolean;
+  /** systemd's id of the unit's current run; a new one comes with every start that runs */
+  invocationId?: string;
   /**
    * The unit's own TimeoutStopSec / TimeoutStartSec in ms (Infinity for `infinity`), when
    * systemctl printed them: `systemctl restart` can block for their sum.

@@ -4,6 +4,8 @@ import { createLogger } from '../shared/logger.js';
 import { systemClock } from '../shared/clock.js';
 import { version } from './version.js';
 import { startAgentProcess } from '../agent/main.js';
+import { sdNotifierFromEnv } from '../shared/systemd/notify.js';
+import { announceDaemon } from '../shared/systemd/watchdog.js';
 
 const HELP = `usage: llm-health agent -c agent.yaml
 
@@ -24,13 +26,18 @@ export async function agentMain(argv: string[]): Promise<number> {
   const config = loadAgentConfig(values.config);
   const logger = createLogger({ name: 'llm-health-agent', level: config.log.level, file: config.log.file });
   const running = await startAgentProcess(config, { clock: systemClock, logger, version });
+  // Type=notify units: READY=1 now, WATCHDOG=1 only while the probe cycles turn
+  const daemon = await announceDaemon(sdNotifierFromEnv(), { clock: systemClock, logger, check: () => running.agent.liveness() });
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'stopping');
-      void running.stop().then(() => resolve(0));
+      void daemon
+        .stopping()
+        .then(() => running.stop())
+        .then(() => resolve(0));
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -3,6 +3,9 @@ import { createLogger } from '../shared/logger.js';
 import { startCoordinator } from '../coordinator/main.js';
 import { parseCommandArgs, usageError } from './args.js';
 import { version } from './version.js';
+import { systemClock } from '../shared/clock.js';
+import { sdNotifierFromEnv } from '../shared/systemd/notify.js';
+import { announceDaemon } from '../shared/systemd/watchdog.js';
 
 const HELP = `usage: llm-health coordinator -c FILE
 
@@ -27,6 +30,8 @@ export async function coordinatorMain(argv: string[]): Promise<number> {
   const logger = createLogger({ name: 'coordinator', level: config.log.level, file: config.log.file });
   const running = await startCoordinator(config, { logger, version });
   logger.info({ url: running.url, agentUrl: `${running.url.replace(/^http/, 'ws')}/agent`, dataDir: config.dataDir, version }, 'listening');
+  // Type=notify units: READY=1 once listening, WATCHDOG=1 only while ticks run and the store answers
+  const daemon = await announceDaemon(sdNotifierFromEnv(), { clock: systemClock, logger, check: () => running.liveness() });
 
   // registered even without TLS: SIGHUP's default action would kill the coordinator
   const onHangup = () => void running.reloadTls();
@@ -42,6 +47,7 @@ export async function coordinatorMain(argv: string[]): Promise<number> {
   });
   process.off('SIGHUP', onHangup);
   logger.info({ signal }, 'shutting down');
+  await daemon.stopping();
   await running.close();
   return 0;
 }

@@ -23,6 +23,7 @@ import { httpsOptions, refuseUnverifiedClients, reloadTls } from './http/tls.js'
 import { SqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/types.js';
 import { every } from './timers.js';
+import { coordinatorLiveness, startDeadMansSwitch } from './self-watch.js';
 import { AlertPipeline, dispatcherConfigFrom } from './alerts/pipeline.js';
 import { DeliveryService } from './delivery/service.js';
 import { SilenceCache } from './delivery/silence-cache.js';
@@ -57,6 +58,8 @@ export interface RunningCoordinator {
   readonly delivery: DeliveryService;
   /** Re-reads tls.cert/key/ca for new connections (SIGHUP); false, logged, when they cannot be used or TLS is off. */
   reloadTls(): boolean;
+  /** null while the main loop turns and the store answers (coordinator/self-watch.ts), else why not */
+  liveness(): Promise<string | null> | string | null;
   /** Stops accepting, closes agents with 1001, stops timers, closes the store it opened. Idempotent. */
   close(): Promise<void>;
 }
@@ -161,7 +164,15 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     const unsubscribe = fleet.subscribe(() => alerts.update(fleet.state));
     stops.push(unsubscribe, () => alerts.stop());
     // time alone changes alerts (an agent goes offline; a silence starts or ends)
-    stops.push(every(clock, 1000, 'alert evaluation', logger, () => alerts.update(fleet.state)));
+    let lastTickAt = clock.now();
+    stops.push(
+      every(clock, 1000, 'alert evaluation', logger, () => {
+        alerts.update(fleet.state);
+        lastTickAt = clock.now();
+      }),
+    );
+    const liveness = coordinatorLiveness({ clock, store, lastTickAt: () => lastTickAt });
+    if (config.watchdog) stops.push(startDeadMansSwitch(config.watchdog, { clock, logger, check: liveness }));
 
     stops.push(every(clock, Math.max(1, Math.floor(config.fleet.heartbeatInterval / HEARTBEAT_SLICES)), 'agent heartbeat', logger, () => agentHub.tick()));
     stops.push(
@@ -204,7 +215,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       return false;
     };
 
-    return { url, port, fleet, store, hub: agentHub, alerts, delivery, reloadTls: reload, close };
+    return { url, port, fleet, store, hub: agentHub, alerts, delivery, reloadTls: reload, liveness, close };
   } catch (err) {
     for (const stop of stops) stop();
     await hub?.close();

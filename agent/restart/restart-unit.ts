@@ -50,6 +50,9 @@ export async function restartUnit(units: UnitControl, unit: string, before?: Uni
   const took = `${Math.round(command.durationMs)} ms`;
   const outcome = (kind: RestartOutcomeKind, reason: string): RestartOutcome => ({ kind, reason, command, ...(after ? { properties: after } : {}) });
   if (after?.startLimitHit) return outcome('start_limit_hit', `systemd refused to start ${unit}: start-limit-hit`);
+  if (!command.ok && refusedBeforeRunning(current, after, command)) {
+    return outcome('start_limit_hit', `systemd refused to start ${unit}: start limit hit (no new run; Result keeps the earlier '${after!.result}')`);
+  }
   if (command.ok) return outcome('succeeded', `systemctl restart ${unit} succeeded in ${took}`);
   if (command.timedOut && after) {
     if (after.activeState === 'active') return outcome('succeeded', `systemctl restart ${unit} did not return within ${took}, but the unit is active again (systemctl show)`);
@@ -65,4 +68,16 @@ async function showQuietly(units: UnitControl, unit: string): Promise<UnitProper
   } catch {
     return null;
   }
+}
+
+/**
+ * A start refused before anything ran: the unit is failed under the same invocation as before
+ * the restart. After a crash loop that is systemd's start limit, yet `Result` still says
+ * `exit-code`, because systemd keeps a unit's first failure until reset-failed, so
+ * Result=start-limit-hit alone misses exactly the crash loops it exists for. A dependency that
+ * failed also starts nothing; systemctl says so, and that is not the start limit.
+ */
+function refusedBeforeRunning(before: UnitProperties | null, after: UnitProperties | undefined, command: UnitCommandOutcome): boolean {
+  if (command.timedOut || !before?.invocationId || !after) return false;
+  return after.activeState === 'failed' && after.invocationId === before.invocationId && !/dependency/i.test(command.stderr);
 }

@@ -49,7 +49,7 @@ export interface ServiceManager {
   captureEvidence(unit: string, known?: UnitProperties | null): Promise<Evidence>;
 }
 
-export const SHOW_PROPERTIES = ['ActiveState', 'SubState', 'NRestarts', 'MainPID', 'ExecMainStatus', 'Result', 'TimeoutStopUSec', 'TimeoutStartUSec'] as const;
+export const SHOW_PROPERTIES = ['ActiveState', 'SubState', 'NRestarts', 'MainPID', 'ExecMainStatus', 'Result', 'TimeoutStopUSec', 'TimeoutStartUSec', 'InvocationID'] as const;
 const DEFAULT_OUTPUT_CAP = 16 * 1024;
 const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 /** beyond the unit's own stop + start timeouts: systemd's bookkeeping and the client's exit */
@@ -156,6 +156,8 @@ export function parseShowOutput(stdout: string): UnitProperties | null {
     result,
     startLimitHit: result === 'start-limit-hit',
   };
+  const invocationId = kv.get('InvocationID');
+  if (invocationId) props.invocationId = invocationId;
   const stop = parseTimeSpan(kv.get('TimeoutStopUSec'));
   const start = parseTimeSpan(kv.get('TimeoutStartUSec'));
   if (stop !== undefined && start !== undefined) {

@@ -191,6 +191,18 @@ export const coordinatorConfigSchema = {
       required: ['cert', 'key'],
       properties: { cert: pemFile, key: pemFile, ca: pemFile, clientCerts: { enum: ['none', 'optional', 'required'], default: 'none' } },
     },
+    /** dead-man's switch: a healthchecks-style URL fetched every interval while the coordinator is healthy */
+    watchdog: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['pingUrl'],
+      properties: {
+        pingUrl: { type: 'string', urlSchemes: ['http', 'https'], 'x-expect': 'the check URL of a dead-man\'s-switch service (healthchecks.io, Uptime Kuma push, ...)' },
+        interval: { ...duration, default: '1m' },
+        method: { enum: ['GET', 'POST'], default: 'GET' },
+        timeout: { ...duration, default: '10s' },
+      },
+    },
     http: {
       type: 'object',
       additionalProperties: false,
@@ -246,6 +258,13 @@ export interface AgentTokenConfig {
   source: string;
 }
 
+export interface WatchdogPingConfig {
+  pingUrl: string;
+  interval: number;
+  method: 'GET' | 'POST';
+  timeout: number;
+}
+
 export interface CoordinatorConfig {
   file: string;
   listen: ListenAddress;
@@ -267,6 +286,7 @@ export interface CoordinatorConfig {
   tls?: { cert: string; key: string; ca?: string; clientCerts: 'none' | 'optional' | 'required' };
   /** host names accepted in the Host header besides loopback names, IP addresses and externalUrl's host */
   http: { allowedHosts: string[] };
+  watchdog?: WatchdogPingConfig;
 }
 
 let compiled: ValidateFunction | undefined;
@@ -334,6 +354,8 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
   if (store.pruneInterval <= 0) issues.push({ path: 'store.pruneInterval', message: 'must be greater than 0' });
   const silences = raw.silences as CoordinatorConfig['silences'];
   if (silences.maxDuration <= 0) issues.push({ path: 'silences.maxDuration', message: 'must be greater than 0' });
+  const watchdog = raw.watchdog as WatchdogPingConfig | undefined;
+  if (watchdog && watchdog.interval <= 0) issues.push({ path: 'watchdog.interval', message: 'must be greater than 0' });
 
   const tls = parseTls(raw.tls as Raw | undefined, base, issues);
 
@@ -353,6 +375,7 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
     log: raw.log as CoordinatorConfig['log'],
     ...(tls ? { tls } : {}),
     http: { allowedHosts: (raw.http.allowedHosts as string[]).map((h) => h.toLowerCase()) },
+    ...(raw.watchdog ? { watchdog: raw.watchdog as WatchdogPingConfig } : {}),
   };
 }
 

@@ -390,13 +390,17 @@ describe('systemd units', () => {
     }
   });
 
-  test('agent and coordinator restart on failure after 2s and read their env files', () => {
+  test('agent and coordinator restart on failure after 2s, run as Type=notify with a watchdog, read their env files', () => {
     for (const [name, env] of [['llm-health-agent.service', 'agent.env'], ['llm-health-coordinator.service', 'coordinator.env']] as const) {
       const ini = parseUnit(read(name));
       assert.equal(one(ini, 'Service', 'Restart'), 'on-failure');
       assert.equal(one(ini, 'Service', 'RestartSec'), '2s');
       assert.equal(one(ini, 'Service', 'EnvironmentFile'), `-/etc/llm-health/${env}`);
       assert.equal(one(ini, 'Install', 'WantedBy'), 'multi-user.target');
+      // the daemons send READY=1 and watchdog pings through systemd-notify children
+      assert.equal(one(ini, 'Service', 'Type'), 'notify', name);
+      assert.equal(one(ini, 'Service', 'NotifyAccess'), 'all', name);
+      assert.equal(one(ini, 'Service', 'WatchdogSec'), '30s', name);
     }
     assert.equal(one(parseUnit(read('llm-health-agent.service')), 'Service', 'StateDirectory'), 'llm-health');
   });

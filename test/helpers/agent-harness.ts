@@ -77,58 +77,7 @@ export function createHarness(): Harness {
     spawnAgent(configYaml, env = {}, wrap = []) {
       const file = join(sandbox.dir, `agent-${agents.length}.yaml`);
       writeFileSync(file, configYaml);
-      const argv = [process.execPath, CLI, 'agent', '-c', file];
-      const [cmd, ...args] = [...wrap, ...argv];
-      const child = spawn(cmd!, args, { env: { ...sandbox.env, LLM_HEALTH_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      const events: LoggedEvent[] = [];
-      const lines: string[] = [];
-      const waiters = new Set<() => void>();
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        lines.push(line);
-        try {
-          const rec = JSON.parse(line) as { event?: LoggedEvent };
-          if (rec.event) {
-            events.push(rec.event);
-            for (const w of waiters) w();
-          }
-        } catch {
-          /* not JSON: ignore */
-        }
-      });
-      child.stderr!.on('data', (d: Buffer) => lines.push(`[stderr] ${d.toString()}`));
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      const proc: AgentProcess = {
-        child,
-        events,
-        lines,
-        waitEvent(pred, timeoutMs = 15_000, what = 'event') {
-          const found = events.find(pred);
-          if (found) return Promise.resolve(found);
-          return new Promise((resolve, reject) => {
-            const timer = setTimeout(() => {
-              waiters.delete(check);
-              reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; events so far:\n${events.map((e) => `${e.service ?? '-'} ${e.type} ${e.from ?? ''}->${e.to ?? ''} ${e.reason}`).join('\n')}`));
-            }, timeoutMs);
-            const check = () => {
-              const e = events.find(pred);
-              if (e) {
-                clearTimeout(timer);
-                waiters.delete(check);
-                resolve(e);
-              }
-            };
-            waiters.add(check);
-          });
-        },
-        async stop(signal = 'SIGTERM') {
-          if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-          child.kill(signal);
-          const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-          const code = await exited;
-          clearTimeout(t);
-          return code;
-        },
-      };
+      const proc = spawnAgentProcess(file, sandbox.env, env, wrap);
       agents.push(proc);
       return proc;
     },
@@ -137,6 +86,67 @@ export function createHarness(): Harness {
       await sandbox.cleanup();
     },
   };
+}
+
+/**
+ * `llm-health agent -c FILE` as a child process whose JSON log lines are collected as events.
+ * It logs at info (events are info lines) unless `extraEnv` says otherwise. `wrap` runs it
+ * under a prefix command, e.g. ['ip', 'netns', 'exec', NAME].
+ */
+export function spawnAgentProcess(file: string, baseEnv: NodeJS.ProcessEnv, extraEnv: NodeJS.ProcessEnv = {}, wrap: string[] = []): AgentProcess {
+  const argv = [process.execPath, CLI, 'agent', '-c', file];
+  const [cmd, ...args] = [...wrap, ...argv];
+  const child = spawn(cmd!, args, { env: { ...baseEnv, LLM_HEALTH_LOG_LEVEL: 'info', ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: LoggedEvent[] = [];
+  const lines: string[] = [];
+  const waiters = new Set<() => void>();
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.push(line);
+    try {
+      const rec = JSON.parse(line) as { event?: LoggedEvent };
+      if (rec.event) {
+        events.push(rec.event);
+        for (const w of waiters) w();
+      }
+    } catch {
+      /* not JSON: ignore */
+    }
+  });
+  child.stderr!.on('data', (d: Buffer) => lines.push(`[stderr] ${d.toString()}`));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const proc: AgentProcess = {
+    child,
+    events,
+    lines,
+    waitEvent(pred, timeoutMs = 15_000, what = 'event') {
+      const found = events.find(pred);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; events so far:\n${events.map((e) => `${e.service ?? '-'} ${e.type} ${e.from ?? ''}->${e.to ?? ''} ${e.reason}`).join('\n')}`));
+        }, timeoutMs);
+        const check = () => {
+          const e = events.find(pred);
+          if (e) {
+            clearTimeout(timer);
+            waiters.delete(check);
+            resolve(e);
+          }
+        };
+        waiters.add(check);
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+  return proc;
 }
 
 /** Agent YAML with the reference timing (interval 1s, timeout 1s, retries 3, retryDelay 500ms). */

@@ -115,3 +115,19 @@ test('the restart deadline follows the unit: stop + start + margin, the configur
   assert.equal(restartDeadline(90_000, { timeoutStopMs: Number.POSITIVE_INFINITY, timeoutStartMs: 90_000 }), 90_000);
   assert.equal(restartDeadline(90_000, null), 90_000);
 });
+
+test('after a crash loop the start limit refuses the restart while Result still says exit-code: start_limit_hit', async () => {
+  // systemd 252 keeps a unit's first failure in Result until reset-failed, so only the
+  // unchanged invocation shows that the refused start never ran
+  const crashed = props('failed', { result: 'exit-code', execMainStatus: 1, nRestarts: 2, invocationId: 'a1' });
+  const refused = command({ ok: false, exitCode: 1, stderr: 'Job for llama.service failed because the control process exited with error code.\n' });
+  const out = await restartUnit(units([{ ...crashed }], async () => refused), UNIT, crashed);
+  assert.equal(out.kind, 'start_limit_hit');
+  assert.match(out.reason, /start limit hit \(no new run; Result keeps the earlier 'exit-code'\)/);
+  // a start that ran and failed has a new invocation: a plain failure
+  const ranAndFailed = await restartUnit(units([{ ...crashed, invocationId: 'b2' }], async () => refused), UNIT, crashed);
+  assert.equal(ranAndFailed.kind, 'failed');
+  // a failed dependency starts nothing either, and systemctl says so: not the start limit
+  const dep = await restartUnit(units([{ ...crashed }], async () => command({ ok: false, exitCode: 1, stderr: 'A dependency job for llama.service failed.\n' })), UNIT, crashed);
+  assert.equal(dep.kind, 'failed');
+});

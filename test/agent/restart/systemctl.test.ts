@@ -48,7 +48,7 @@ describe('restart executor against the service-manager stand-in', () => {
   test('show runs exactly `show -p … UNIT` and parses the properties', async () => {
     sb.clearCalls();
     const props = await sm.show(UNIT);
-    assert.deepEqual(sb.calls(), [['show', '-p', 'ActiveState,SubState,NRestarts,MainPID,ExecMainStatus,Result,TimeoutStopUSec,TimeoutStartUSec', UNIT]]);
+    assert.deepEqual(sb.calls(), [['show', '-p', 'ActiveState,SubState,NRestarts,MainPID,ExecMainStatus,Result,TimeoutStopUSec,TimeoutStartUSec,InvocationID', UNIT]]);
     assert.ok(props);
     assert.equal(props.activeState, 'active');
     assert.equal(props.subState, 'running');

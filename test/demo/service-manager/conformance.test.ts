@@ -1,14 +1,15 @@
 /**
  * Runs the same scenarios against the stand-in and against a real systemd, and compares what
- * `systemctl` says. Opt-in: it needs a running systemd manager that a test may write units for,
- * which a development machine or CI does not have by default.
+ * `systemctl` says. The real one is a systemd user manager booted for this file
+ * (test/helpers/systemd.ts); the file skips, saying why, only where none can start (not
+ * root, no systemd package). To compare with another manager instead, e.g. a desktop's own
+ * user manager:
  *
- *   LLMH_REAL_SYSTEMD=1 LLMH_REAL_SYSTEMCTL=/path/to/systemctl LLMH_REAL_UNIT_DIR=/path/to/units \
+ *   LLMH_REAL_SYSTEMCTL=/path/to/systemctl LLMH_REAL_UNIT_DIR=/path/to/units \
  *     node --test dist/test/demo/service-manager/conformance.test.js
  *
- * (A systemd user manager booted in a sandbox exports SYSTEMD_SANDBOX_SYSTEMCTL and
- * SYSTEMD_SANDBOX_UNIT_DIR; those are read too.) The unit directory must be one the manager
- * loads units from; the test runs `daemon-reload` after writing into it.
+ * The unit directory must be one that manager loads units from; the test runs
+ * `daemon-reload` after writing into it.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,16 +19,14 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServiceSandbox, runCommand, signalPid, waitFor, type CommandResult, type ServiceSandbox } from '../../helpers/service-manager.js';
+import { systemdForTests, type SystemdSandbox } from '../../helpers/systemd.js';
 import { writeUnit, type WriteUnitOptions } from '../../../demo/service-manager/units.js';
 
-const realSystemctl = process.env.LLMH_REAL_SYSTEMCTL ?? process.env.SYSTEMD_SANDBOX_SYSTEMCTL;
-const realUnitDir = process.env.LLMH_REAL_UNIT_DIR ?? process.env.SYSTEMD_SANDBOX_UNIT_DIR;
-const skip =
-  process.env.LLMH_REAL_SYSTEMD !== '1'
-    ? 'set LLMH_REAL_SYSTEMD=1 (with LLMH_REAL_SYSTEMCTL and LLMH_REAL_UNIT_DIR) to compare with a real systemd'
-    : !realSystemctl || !realUnitDir
-      ? 'LLMH_REAL_SYSTEMCTL and LLMH_REAL_UNIT_DIR are needed to reach the real systemd'
-      : false;
+const external = process.env.LLMH_REAL_SYSTEMCTL && process.env.LLMH_REAL_UNIT_DIR ? { systemctl: process.env.LLMH_REAL_SYSTEMCTL, unitDir: process.env.LLMH_REAL_UNIT_DIR } : null;
+const booted: { sandbox: SystemdSandbox | null; skip: string | false } = external ? { sandbox: null, skip: false } : await systemdForTests();
+const skip = booted.skip;
+const realSystemctl = external?.systemctl ?? booted.sandbox?.systemctlPath;
+const realUnitDir = external?.unitDir ?? booted.sandbox?.unitDir;
 
 interface Backend {
   name: string;
@@ -117,6 +116,13 @@ describe('stand-in vs real systemd', () => {
   });
   after(async () => {
     if (skip) {
+      await sb.cleanup();
+      rmSync(scratch, { recursive: true, force: true });
+      return;
+    }
+    if (booted.sandbox) {
+      // the whole manager goes, with every unit it ran
+      await booted.sandbox.stop();
       await sb.cleanup();
       rmSync(scratch, { recursive: true, force: true });
       return;
