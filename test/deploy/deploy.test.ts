@@ -14,7 +14,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentConfigSchema, parseAgentConfig } from '../../shared/config/agent-config.js';
-import { parseCoordinatorConfig } from '../../shared/config/coordinator-config.js';
+import { coordinatorConfigSchema, parseCoordinatorConfig } from '../../shared/config/coordinator-config.js';
 import { createHarness, freePort, waitFor } from '../helpers/agent-harness.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -569,14 +569,20 @@ function schemaKeys(schema: unknown, out = new Set<string>()): Set<string> {
 }
 
 describe('example configs', () => {
+  /** Keys of the schema that the text never shows as `key:` (commented-out lines count). */
+  const undocumented = (schema: unknown, text: string) => [...schemaKeys(schema)].filter((k) => !new RegExp('(^|[\\s{,#`-])' + k + ':', 'm').test(text));
+
   test('agent.yaml is valid and documents every key the schema accepts', () => {
     const text = read('examples/agent.yaml');
     const cfg = parseAgentConfig('deploy/examples/agent.yaml', text, { env: { LLM_HEALTH_AGENT_TOKEN: 'test-token' } });
     assert.deepEqual(cfg.services.map((s) => s.unit), SEED_UNITS);
     assert.equal(cfg.coordinator?.spoolDir, '/var/lib/llm-health/spool');
     assert.equal(cfg.log.file, '/var/log/llm_health_check.log');
-    const missing = [...schemaKeys(agentConfigSchema)].filter((k) => !new RegExp('(^|[\\s{,#`-])' + k + ':', 'm').test(text));
-    assert.deepEqual(missing, [], 'keys not shown in deploy/examples/agent.yaml');
+    assert.deepEqual(undocumented(agentConfigSchema, text), [], 'keys not shown in deploy/examples/agent.yaml');
+  });
+
+  test('coordinator.yaml documents every key the schema accepts', () => {
+    assert.deepEqual(undocumented(coordinatorConfigSchema, read('examples/coordinator.yaml')), [], 'keys not shown in deploy/examples/coordinator.yaml');
   });
 
   test("agent.yaml's commented reference services are valid too", () => {
