@@ -1,6 +1,7 @@
 import { parseCommandArgs, usageError } from './args.js';
 import { loadAgentConfig } from '../shared/config/agent-config.js';
 import { createLogger } from '../shared/logger.js';
+import { privilegeWarnings } from '../agent/privileges/installed.js';
 import { systemClock } from '../shared/clock.js';
 import { version } from './version.js';
 import { startAgentProcess } from '../agent/main.js';
@@ -23,6 +24,7 @@ export async function agentMain(argv: string[]): Promise<number> {
   if (!values.config) throw usageError(`agent: -c FILE is required\n${HELP}`);
   const config = loadAgentConfig(values.config);
   const logger = createLogger({ name: 'llm-health-agent', level: config.log.level, file: config.log.file });
+  for (const warning of privilegeWarnings(config)) logger.warn(warning);
   const running = await startAgentProcess(config, { clock: systemClock, logger, version });
   return new Promise<number>((resolve) => {
     let stopping = false;

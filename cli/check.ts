@@ -2,6 +2,7 @@ import { parseCommandArgs, usageError } from './args.js';
 import { loadAgentConfig } from '../shared/config/agent-config.js';
 import { parseDuration } from '../shared/duration.js';
 import { createLogger } from '../shared/logger.js';
+import { privilegeWarnings } from '../agent/privileges/installed.js';
 import { systemClock } from '../shared/clock.js';
 import { runCheck, formatCheckReport } from '../agent/check.js';
 import { createProbeRuntime, createUnitControl } from '../agent/wiring.js';
@@ -35,6 +36,7 @@ export async function checkMain(argv: string[]): Promise<number> {
   const config = loadAgentConfig(values.config);
   // stdout carries the report (JSON must stay parseable): logs go to stderr and the log file
   const logger = createLogger({ name: 'llm-health-check', level: config.log.level, file: config.log.file, destination: process.stderr });
+  for (const warning of privilegeWarnings(config)) logger.warn(warning);
   const probes = createProbeRuntime({ clock: systemClock });
   try {
     const report = await runCheck(config, {

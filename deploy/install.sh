@@ -255,7 +255,6 @@ if [ "$AGENT_ONLY" = 0 ]; then
 fi
 say "installed units into $UNITDIR"
 
-put_config "$DEPLOY/polkit/50-llm-health.rules" "$D_ETC/polkit-1/rules.d/50-llm-health.rules" 0644
 put "$DEPLOY/logrotate/llm-health" "$D_ETC/logrotate.d/llm-health" 0644
 put "$DEPLOY/tmpfiles/llm-health.conf" "$D_ETC/tmpfiles.d/llm-health.conf" 0644
 
@@ -263,7 +262,6 @@ put "$DEPLOY/tmpfiles/llm-health.conf" "$D_ETC/tmpfiles.d/llm-health.conf" 0644
 mkdir -p "$D_SHARE/cron.d" "$D_SHARE/sudoers" "$D_SHARE/examples"
 sed "s#/usr/local/bin/llm-health#$BIN_PATH#g" "$DEPLOY/llm-health.cron" >"$D_SHARE/cron.d/llm-health"
 chmod 0644 "$D_SHARE/cron.d/llm-health"
-put "$DEPLOY/sudoers/llm-health" "$D_SHARE/sudoers/llm-health" 0440
 for f in "$DEPLOY"/examples/*; do
 	put "$f" "$D_SHARE/examples/${f##*/}" 0644
 done
@@ -271,6 +269,8 @@ done
 # --- configuration ---------------------------------------------------------------------------
 
 CONF=$D_ETC/llm-health
+HAD_AGENT_CONFIG=0
+[ -f "$CONF/agent.yaml" ] && HAD_AGENT_CONFIG=1
 mkdir -p "$CONF"
 chmod 0755 "$CONF"
 put_config "$DEPLOY/examples/agent.yaml" "$CONF/agent.yaml" 0640
@@ -281,12 +281,34 @@ if [ "$AGENT_ONLY" = 0 ]; then
 	put_config "$DEPLOY/examples/coordinator.env" "$CONF/coordinator.env" 0600
 fi
 
-# Every unit agent.yaml restarts must be in the polkit rule (and nothing keeps them in sync
-# but the operator): warn about the ones missing.
+# --- privileges --------------------------------------------------------------------------------
+
+# The polkit rule and the sudoers file list the units the agent may restart. For a host that
+# already has its agent.yaml they are generated from it (`llm-health deploy`); the shipped
+# ones hold the example's units.
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/llm-health-install.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+RULE_SRC=$DEPLOY/polkit/50-llm-health.rules
+SUDOERS_SRC=$DEPLOY/sudoers/llm-health
+if [ "$HAD_AGENT_CONFIG" = 1 ]; then
+	if [ -f "$CLI" ]; then GEN=$CLI; else GEN=$BUNDLE; fi
+	for what in polkit sudoers; do
+		if command -v node >/dev/null 2>&1 && node "$GEN" deploy "$what" -c "$CONF/agent.yaml" >"$WORK/$what" 2>"$WORK/$what.err"; then
+			say "generated the $what file from the units of $CONF/agent.yaml"
+			if [ "$what" = polkit ]; then RULE_SRC=$WORK/polkit; else SUDOERS_SRC=$WORK/sudoers; fi
+		else
+			warn "cannot generate the $what file from $CONF/agent.yaml ($(head -n 3 "$WORK/$what.err" 2>/dev/null | tr '\n' ' ')): installing the shipped one"
+		fi
+	done
+fi
+put_config "$RULE_SRC" "$D_ETC/polkit-1/rules.d/50-llm-health.rules" 0644
+put "$SUDOERS_SRC" "$D_SHARE/sudoers/llm-health" 0440
+
+# A kept rule (the operator's, or an older one) may lack units agent.yaml restarts: warn.
 RULE=$D_ETC/polkit-1/rules.d/50-llm-health.rules
 UNITS=$(sed -n 's/^[[:space:]]*-\{0,1\}[[:space:]]*unit:[[:space:]]*["'\'']\{0,1\}\([A-Za-z0-9_@:.-]*\).*/\1/p' "$CONF/agent.yaml")
 for u in $UNITS; do
-	grep -q "\"$u\"" "$RULE" || warn "unit $u (in $CONF/agent.yaml) is not listed in $RULE: the agent will not be allowed to restart it"
+	grep -q "\"$u\"" "$RULE" || warn "unit $u (in $CONF/agent.yaml) is not listed in $RULE: the agent will not be allowed to restart it (llm-health deploy polkit -c /etc/llm-health/agent.yaml writes a rule that does)"
 done
 
 # --- live system only ------------------------------------------------------------------------
@@ -327,8 +349,9 @@ if [ "$LIVE" = 0 ]; then
 	echo "  getent passwd llm-health || useradd --system --user-group --home-dir /var/lib/llm-health --no-create-home --shell /usr/sbin/nologin --groups systemd-journal llm-health"
 	echo "  systemd-tmpfiles --create /etc/tmpfiles.d/llm-health.conf"
 fi
-echo "  edit /etc/llm-health/agent.yaml (services, units, coordinator) and agent.env (token),"
-echo "  list the same units in /etc/polkit-1/rules.d/50-llm-health.rules, then check:"
+echo "  edit /etc/llm-health/agent.yaml (services, units, coordinator) and agent.env (token), then"
+echo "  write the polkit rule for its units and check the config:"
+echo "  $BIN_PATH deploy polkit -c /etc/llm-health/agent.yaml > /etc/polkit-1/rules.d/50-llm-health.rules"
 echo "  $BIN_PATH config validate -c /etc/llm-health/agent.yaml"
 echo "  (standalone like the seed script: cp /etc/llm-health/seed.yaml /etc/llm-health/agent.yaml)"
 echo
