@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseDocument } from 'yaml';
 import { parseDuration } from '../duration.js';
+import { yamlSyntaxIssues } from './yaml-errors.js';
 import { ConfigError, ErrorCode, isErrnoException, type ConfigIssue } from '../errors.js';
 
 /**
@@ -91,13 +92,7 @@ export function readConfigFile(file: string): string {
 
 export function parseYaml(file: string, text: string): unknown {
   const doc = parseDocument(quoteFlowEnvRefs(text), { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}` : '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
-      ErrorCode.ConfigParse,
-    );
-  }
+  if (doc.errors.length > 0) throw new ConfigError(file, yamlSyntaxIssues(text, doc.errors), ErrorCode.ConfigParse);
   return doc.toJS() ?? {};
 }
 
