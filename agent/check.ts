@@ -122,6 +122,17 @@ async function checkOne(service: ServiceConfig, opts: CheckOptions): Promise<Che
   return { ...checked, restarted: true, restartOutcome: ok ? 'succeeded' : 'failed', reason: `${checked.reason}; ${ok ? `restarted ${unit}` : outcome.reason}` };
 }
 
+/**
+ * One table cell on one line: systemctl and journald answer in several lines ("Failed to
+ * restart x.service: Access denied" + "See system logs and ..."), which would break the row.
+ */
+export function oneLine(text: string): string {
+  return text
+    .trim()
+    .replace(/\s*[\r\n]+\s*/g, ' / ')
+    .replace(/[\u0000-\u001f\u007f]/g, ' ');
+}
+
 /** Human summary, one line per service, like the seed script's log. */
 export function formatCheckReport(report: CheckReport): string {
   const rows = report.services.map((s) => [
@@ -132,7 +143,7 @@ export function formatCheckReport(report: CheckReport): string {
     s.restarted ? `restart ${s.restartOutcome}` : s.restartOutcome === 'failed' ? 'restart refused' : '-',
     s.servedBy && s.servedBy !== s.url ? `${s.url} (served by ${s.servedBy})` : s.url,
     s.reason,
-  ]);
+  ].map(oneLine));
   const head = ['SERVICE', 'KIND', 'STATE', 'LATENCY', 'RESTART', 'URL', 'REASON'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');

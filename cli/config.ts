@@ -2,10 +2,12 @@ import { parseCommandArgs, usageError } from './args.js';
 import { parseAgentConfig } from '../shared/config/agent-config.js';
 import { parseYaml, readConfigFile } from '../shared/config/load.js';
 
-const HELP = `usage: llm-health config validate -c FILE [--kind agent|coordinator]
+const HELP = `usage: llm-health config validate -c FILE [--kind agent|coordinator] [--no-env]
 
 Validates an agent or coordinator config (the kind is detected from its keys:
-"services" = agent, "listen"/"auth" = coordinator). Exit 0 valid, 2 invalid.`;
+"services" = agent, "listen"/"auth" = coordinator) and prints every problem found.
+--no-env: a \${VAR} that is not set in the environment counts as a fitting value of
+its key (check a file where its secrets are not). Exit 0 valid, 2 invalid.`;
 
 export async function configMain(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -17,6 +19,7 @@ export async function configMain(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('config validate', rest, {
     config: { type: 'string', short: 'c' },
     kind: { type: 'string' },
+    'no-env': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -33,12 +36,13 @@ export async function configMain(argv: string[]): Promise<number> {
     const keys = doc && typeof doc === 'object' ? Object.keys(doc) : [];
     kind = keys.includes('services') || keys.includes('agent') || keys.includes('restart') ? 'agent' : keys.includes('listen') || keys.includes('auth') || keys.includes('notify') ? 'coordinator' : 'agent';
   }
+  const options = { placeholders: values['no-env'] === true };
   if (kind === 'agent') {
-    const cfg = parseAgentConfig(file, text);
+    const cfg = parseAgentConfig(file, text, options);
     process.stdout.write(`${file}: valid agent config (agent ${cfg.agent.id}, ${cfg.services.length} service${cfg.services.length === 1 ? '' : 's'}: ${cfg.services.map((s) => s.name).join(', ')})\n`);
   } else {
     const { parseCoordinatorConfig } = await import('../shared/config/coordinator-config.js');
-    parseCoordinatorConfig(file, text);
+    parseCoordinatorConfig(file, text, options);
     process.stdout.write(`${file}: valid coordinator config\n`);
   }
   return 0;

@@ -15,6 +15,7 @@ const COMMANDS: CommandTable = {
   restarts: { summary: 'restart jobs: list, show, abort', load: async () => (await import('./restarts.js')).restartsMain },
   silence: { summary: 'silences: add, list, expire (matchers, duration, comment)', load: async () => (await import('./silence.js')).silenceMain },
   config: { summary: 'config validate -c FILE: validate an agent or coordinator config', load: async () => (await import('./config.js')).configMain },
+  deploy: { summary: "deploy polkit|sudoers -c FILE: the privilege file for that config's units", load: async () => (await import('./deploy.js')).deployMain },
   emulate: { summary: 'run an emulated LLM server (llamacpp, vllm, tgi, ollama, sglang, openai)', load: async () => (await import('../demo/emulator/cli.js')).emulateMain },
   demo: { summary: 'run the demo fleet (what npm start runs)', load: async () => (await import('../demo/main.js')).demoMain },
 };

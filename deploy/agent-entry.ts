@@ -2,8 +2,8 @@
  * Entry point of the one-file agent, `dist/llm-health-agent.mjs` (deploy/README.md `deploy`), built by
  * scripts/bundle-agent.mjs with esbuild straight from the TypeScript sources.
  *
- * A reduced cli/main.ts: only the commands a GPU host needs — `agent`, `check` and
- * `config validate` — so the bundle carries no coordinator, no SQLite native addon and no
+ * A reduced cli/main.ts: only the commands a GPU host needs — `agent`, `check`,
+ * `config validate` and `deploy` — so the bundle carries no coordinator, no SQLite native addon and no
  * demo, and runs with nothing but `node`. The command modules are the same ones the full CLI
  * uses; only the router differs. Exit codes are the CLI's (docs/cli.md): 0 success / healthy,
  * 1 unhealthy or failed, 2 usage or configuration error.
@@ -19,6 +19,7 @@ const COMMANDS: CommandTable = {
   check: { summary: 'probe every service once, restart failed units, exit 0 when healthy', load: interpreted(async () => (await import('../cli/check.js')).checkMain) },
   agent: { summary: 'run the agent daemon', load: interpreted(async () => (await import('../cli/agent.js')).agentMain) },
   config: { summary: 'config validate -c FILE: validate an agent or coordinator config', load: async () => (await import('../cli/config.js')).configMain },
+  deploy: { summary: "deploy polkit|sudoers -c FILE: the privilege file for that config's units", load: async () => (await import('../cli/deploy.js')).deployMain },
 };
 
 runMain(

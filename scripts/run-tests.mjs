@@ -4,7 +4,7 @@
 // recovery behaviour with real timers on a 2-core machine. A final plain
 // "N passed, N failed, N skipped" line sums both runs.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, mkdtempSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 
@@ -54,6 +54,7 @@ function run(label, list, concurrency) {
 
 run('unit', unit, 2);
 run('integration', integration, 1);
+rmSync(tmp, { recursive: true, force: true });
 if (totals.pass + totals.fail === 0) failedRun = true;
 console.log(`\n${totals.pass} passed, ${totals.fail + totals.cancelled} failed, ${totals.skipped + totals.todo} skipped`);
 process.exit(failedRun || totals.fail > 0 || totals.cancelled > 0 ? 1 : 0);

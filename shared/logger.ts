@@ -1,5 +1,6 @@
-import pino, { type Logger, type LoggerOptions } from 'pino';
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { GuardedDestination, openLogFile, type FileDestination } from './log-destination.js';
+import { prettyDestination, type LogFormat } from './log-pretty.js';
 
 export type { Logger } from 'pino';
 
@@ -17,6 +18,11 @@ export interface LoggerSettings {
   file?: string;
   /** Where stdout-bound lines go; tests pass a stream to capture them. */
   destination?: NodeJS.WritableStream;
+  /**
+   * Of the stdout-bound lines (log.file is always JSON). Default: pretty when they go to a
+   * terminal, JSON otherwise (journald, pipes, files).
+   */
+  format?: LogFormat;
 }
 
 export function createLogger(settings: LoggerSettings = {}): Logger {
@@ -38,7 +44,10 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
       else logger?.warn({ destination: what, dropped }, `${what} takes lines again; ${dropped} line(s) were dropped meanwhile`);
     }).unref();
   const guarded = (what: string, open: () => FileDestination) => new GuardedDestination({ open, onTrouble: report(what) });
-  const out = settings.destination ?? guarded('stdout', () => pino.destination({ dest: 1, sync: true }) as unknown as FileDestination);
+  const raw = settings.destination ?? guarded('stdout', () => pino.destination({ dest: 1, sync: true }) as unknown as FileDestination);
+  const tty = ((settings.destination ?? process.stdout) as { isTTY?: boolean }).isTTY === true;
+  const format = settings.format ?? (tty ? 'pretty' : 'json');
+  const out = format === 'pretty' ? prettyDestination(raw as DestinationStream, tty && !process.env.NO_COLOR) : raw;
   if (!settings.file) {
     logger = pino(options, out);
     return logger;

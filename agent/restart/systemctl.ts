@@ -50,6 +50,21 @@ export interface ServiceManager {
 }
 
 export const SHOW_PROPERTIES = ['ActiveState', 'SubState', 'NRestarts', 'MainPID', 'ExecMainStatus', 'Result', 'TimeoutStopUSec', 'TimeoutStartUSec', 'InvocationID'] as const;
+
+/**
+ * Every systemctl command line the agent runs (after the `restart.systemctl` prefix). The
+ * privilege files (agent/privileges/) are generated from these, so a sudoers line can never
+ * drift from what is actually run.
+ */
+export const systemctlArgs = {
+  restart: (unit: string): string[] => ['restart', unit],
+  show: (unit: string): string[] => ['show', '-p', SHOW_PROPERTIES.join(','), unit],
+};
+/**
+ * The polkit verbs (org.freedesktop.systemd1.manage-units) behind those commands. `show` only
+ * reads properties over D-Bus, which systemd grants every user without asking polkit.
+ */
+export const MANAGE_UNITS_VERBS = ['restart'] as const;
 const DEFAULT_OUTPUT_CAP = 16 * 1024;
 const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 /** beyond the unit's own stop + start timeouts: systemd's bookkeeping and the client's exit */
@@ -92,7 +107,7 @@ export function createServiceManager(options: ServiceManagerOptions): ServiceMan
     runCommand([...options.systemctl, ...args], { timeoutMs, outputCapBytes: cap, env: options.env, killGraceMs: options.killGraceMs });
 
   const show = async (unit: string): Promise<UnitProperties | null> => {
-    const out = await systemctl(['show', '-p', SHOW_PROPERTIES.join(','), unit], queryTimeoutMs);
+    const out = await systemctl(systemctlArgs.show(unit), queryTimeoutMs);
     const props = out.ok ? parseShowOutput(out.stdout) : null;
     if (props?.timeoutStopMs !== undefined) unitTimeouts.set(unit, props);
     return props;
@@ -115,7 +130,7 @@ export function createServiceManager(options: ServiceManagerOptions): ServiceMan
     async restart(unit) {
       checkUnit(unit);
       if (!unitTimeouts.has(unit)) await show(unit);
-      return systemctl(['restart', unit], restartDeadline(options.timeoutMs, unitTimeouts.get(unit)));
+      return systemctl(systemctlArgs.restart(unit), restartDeadline(options.timeoutMs, unitTimeouts.get(unit)));
     },
     async show(unit) {
       checkUnit(unit);

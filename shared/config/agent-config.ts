@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { ConfigError, type ConfigIssue } from '../errors.js';
-import { configAjv, loadYamlConfig, logSchema, readConfigFile, type LoadOptions } from './load.js';
+import { asMapping, configAjv, finishConfig, loadYamlConfig, logSchema, readConfigFile, type LoadOptions } from './load.js';
 import { pemFile, readPemFiles, type PemFiles } from './tls-files.js';
 
 export const SERVICE_KINDS = ['llamacpp', 'vllm', 'tgi', 'ollama', 'sglang', 'openai', 'http', 'tcp'] as const;
@@ -18,15 +18,17 @@ export const UNIT_NAME_PATTERN = '^[A-Za-z0-9_@:.][A-Za-z0-9_@:.\\-]{0,254}$';
 export const UNIT_NAME_RE = new RegExp(UNIT_NAME_PATTERN);
 
 const duration = { duration: true } as const;
+/** a period or timeout: 0 would be a busy loop or an instant failure */
+const period = { duration: 'positive' } as const;
 const timing = {
-  interval: { ...duration, default: '10s' },
-  timeout: { ...duration, default: '10s' },
+  interval: { ...period, default: '10s' },
+  timeout: { ...period, default: '10s' },
   retries: { type: 'integer', minimum: 1, maximum: 20, default: 3, 'x-expect': 'an integer from 1 to 20' },
   retryDelay: { ...duration, default: '2s' },
   startupGrace: { ...duration, default: '10m' },
   recoverAfter: { type: 'integer', minimum: 1, maximum: 100, default: 2, 'x-expect': 'an integer from 1 to 100' },
-  stallAfter: { ...duration, default: '60s' },
-  slowAfter: { ...duration, 'x-expect': 'a duration: deep probes slower than this make the service degraded (reason slow)' },
+  stallAfter: { ...period, default: '60s' },
+  slowAfter: { ...period, 'x-expect': 'a duration: deep probes slower than this make the service degraded (reason slow)' },
 } as const;
 const timingKeys = Object.keys(timing) as (keyof typeof timing)[];
 /** Per-service overrides: same keys without defaults, so `defaults:` is what fills gaps. */
@@ -67,8 +69,8 @@ export const agentConfigSchema = {
         spoolDir: { type: 'string', minLength: 1, default: '/var/lib/llm-health/spool' },
         spoolMaxBytes: { type: 'integer', minimum: 65536, default: 64 * 1024 * 1024, 'x-expect': 'a byte count of at least 65536' },
         fsync: { enum: ['always', 'batch', 'never'], default: 'batch' },
-        heartbeat: { ...duration, default: '10s' },
-        reconnectMax: { ...duration, default: '30s' },
+        heartbeat: { ...period, default: '10s' },
+        reconnectMax: { ...period, default: '30s' },
         /** wss:// only: CA(s) to verify the coordinator with instead of the system store, and a client certificate */
         ca: pemFile,
         cert: pemFile,
@@ -110,8 +112,8 @@ export const agentConfigSchema = {
                 additionalProperties: false,
                 properties: {
                   // defaults are applied in code: ajv ignores defaults inside anyOf
-                  every: duration,
-                  timeout: duration,
+                  every: period,
+                  timeout: period,
                   vision: { type: 'boolean' },
                   prompt: { type: 'string', minLength: 1, maxLength: 2000 },
                 },
@@ -138,9 +140,9 @@ export const agentConfigSchema = {
           'x-expect': 'a command name or an argv list like [sudo, -n, systemctl]',
         },
         maxRestarts: { type: 'integer', minimum: 0, maximum: 1000, default: 3 },
-        window: { ...duration, default: '30m' },
+        window: { ...period, default: '30m' },
         backoff: { ...duration, default: '30s' },
-        timeout: { ...duration, default: '90s' },
+        timeout: { ...period, default: '90s' },
         journal: { type: 'boolean', default: true },
         journalLines: { type: 'integer', minimum: 0, maximum: 1000, default: 50 },
         redact: {
@@ -157,7 +159,7 @@ export const agentConfigSchema = {
       default: {},
       properties: {
         enabled: { anyOf: [{ type: 'boolean' }, { enum: ['auto'] }], default: 'auto', 'x-expect': 'true, false or auto' },
-        interval: { ...duration, default: '30s' },
+        interval: { ...period, default: '30s' },
         command: { type: 'string', minLength: 1, default: 'nvidia-smi' },
         temperatureWarn: { type: 'number', default: 85 },
         memoryWarnPercent: { type: 'number', minimum: 0, maximum: 100, default: 98 },
@@ -255,26 +257,31 @@ export function loadAgentConfig(file: string, options: LoadOptions = {}): AgentC
 }
 
 export function parseAgentConfig(file: string, text: string, options: LoadOptions = {}): AgentConfig {
-  const raw = loadYamlConfig<Raw>(file, text, validator(), options);
+  const loaded = loadYamlConfig<Raw>(file, text, validator(), options);
+  const raw = loaded.raw;
   const issues: ConfigIssue[] = [];
-
+  // The checks below also run when the schema refused parts of the file (every problem is
+  // reported at once), so they read each value defensively.
+  const defaults = asMapping(raw.defaults);
   const seen = new Map<string, number>();
-  const services: ServiceConfig[] = (raw.services as Raw[]).map((s, i) => {
+  const rawServices = Array.isArray(raw.services) ? (raw.services as unknown[]) : [];
+  const services: ServiceConfig[] = rawServices.map((item, i) => {
+    const s = asMapping(item);
     const first = seen.get(s.name);
     if (first !== undefined) issues.push({ path: `services[${i}].name`, message: `duplicate service name ${JSON.stringify(s.name)} (first used at services[${first}])` });
-    else seen.set(s.name, i);
+    else if (typeof s.name === 'string') seen.set(s.name, i);
     const wantTcp = s.kind === 'tcp';
-    for (const [j, u] of [s.url, ...(s.fallbackUrls as string[])].entries()) {
-      const isTcp = new URL(u).protocol === 'tcp:';
-      if (isTcp !== wantTcp) {
-        issues.push({
-          path: j === 0 ? `services[${i}].url` : `services[${i}].fallbackUrls[${j - 1}]`,
-          message: wantTcp ? `kind tcp expects a tcp://host:port URL, got ${JSON.stringify(u)}` : `kind ${s.kind} expects an http:// or https:// URL, got ${JSON.stringify(u)}`,
-        });
-      }
+    const fallbackUrls: unknown[] = Array.isArray(s.fallbackUrls) ? s.fallbackUrls : [];
+    for (const [j, u] of [s.url, ...fallbackUrls].entries()) {
+      const isTcp = urlProtocol(u);
+      if (isTcp === undefined || isTcp === 'tcp:' === wantTcp) continue;
+      issues.push({
+        path: j === 0 ? `services[${i}].url` : `services[${i}].fallbackUrls[${j - 1}]`,
+        message: wantTcp ? `kind tcp expects a tcp://host:port URL, got ${JSON.stringify(u)}` : `kind ${s.kind} expects an http:// or https:// URL, got ${JSON.stringify(u)}`,
+      });
     }
     const merged: Raw = {};
-    for (const k of timingKeys) merged[k] = s[k] ?? raw.defaults[k];
+    for (const k of timingKeys) merged[k] = s[k] ?? defaults[k];
     let deep: DeepProbeConfig | undefined;
     const deepDefaults: DeepProbeConfig = { every: 60_000, timeout: 30_000, vision: false, prompt: 'Say OK.' };
     if (s.deepProbe === true) deep = deepDefaults;
@@ -284,7 +291,7 @@ export function parseAgentConfig(file: string, text: string, options: LoadOption
       name: s.name,
       kind: s.kind,
       url: stripSlash(s.url),
-      fallbackUrls: (s.fallbackUrls as string[]).map(stripSlash),
+      fallbackUrls: fallbackUrls.map(stripSlash),
       unit: s.unit,
       model: s.model,
       labels: s.labels ?? {},
@@ -299,19 +306,19 @@ export function parseAgentConfig(file: string, text: string, options: LoadOption
   });
 
   let coordinator: CoordinatorLinkConfig | undefined;
-  if (raw.coordinator) {
+  if (raw.coordinator && typeof raw.coordinator === 'object') {
     const c = raw.coordinator as Raw;
     let token: string | undefined = c.token;
     if (c.token && c.tokenFile) issues.push({ path: 'coordinator.tokenFile', message: 'give token or tokenFile, not both' });
-    if (!token && c.tokenFile) {
+    if (!token && typeof c.tokenFile === 'string' && c.tokenFile) {
       try {
         token = readFileSync(c.tokenFile, 'utf8').trim();
       } catch (err) {
         issues.push({ path: 'coordinator.tokenFile', message: `cannot read token file ${JSON.stringify(c.tokenFile)}: ${(err as Error).message}` });
       }
     }
-    if (!token && !c.tokenFile) issues.push({ path: 'coordinator.token', message: 'is required (or tokenFile) when a coordinator is configured' });
-    const urls: string[] = Array.isArray(c.url) ? c.url : [c.url];
+    if (!token && !c.tokenFile && !loaded.placeholders.has('coordinator.token')) issues.push({ path: 'coordinator.token', message: 'is required (or tokenFile) when a coordinator is configured' });
+    const urls: string[] = (Array.isArray(c.url) ? c.url : [c.url]).filter((u: unknown): u is string => typeof u === 'string');
     const tls = parseLinkTls(c, urls, dirname(resolve(file)), issues);
     coordinator = {
       urls,
@@ -325,18 +332,29 @@ export function parseAgentConfig(file: string, text: string, options: LoadOption
     };
   }
 
-  const r = raw.restart as Raw;
-  issues.push(...redactPatternIssues(r.redact as string[]));
-  if (issues.length) throw new ConfigError(file, issues);
+  const r = asMapping(raw.restart);
+  if (Array.isArray(r.redact)) issues.push(...redactPatternIssues(r.redact.filter((p: unknown): p is string => typeof p === 'string')));
+  finishConfig(loaded, issues);
+  const agent = asMapping(raw.agent);
   return {
     file,
-    agent: { id: raw.agent.id ?? hostname(), labels: raw.agent.labels ?? {} },
+    agent: { id: agent.id ?? hostname(), labels: agent.labels ?? {} },
     coordinator,
     services,
     restart: { ...(r as RestartConfig), systemctl: Array.isArray(r.systemctl) ? r.systemctl : [r.systemctl] },
     gpu: raw.gpu as GpuConfig,
     log: raw.log as AgentConfig['log'],
   };
+}
+
+/** `tcp:`, `http:`, ... of a URL the schema may have refused; undefined when it is none. */
+function urlProtocol(u: unknown): string | undefined {
+  if (typeof u !== 'string') return undefined;
+  try {
+    return new URL(u).protocol;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `coordinator.ca/cert/key`: read now, so an unreadable file stops the start naming its key. */
@@ -369,6 +387,6 @@ function redactPatternIssues(patterns: string[]): ConfigIssue[] {
   return issues;
 }
 
-function stripSlash(url: string): string {
-  return url.replace(/\/+$/, '');
+function stripSlash(url: unknown): string {
+  return typeof url === 'string' ? url.replace(/\/+$/, '') : (url as string);
 }

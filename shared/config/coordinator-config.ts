@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ValidateFunction } from 'ajv';
-import { ConfigError, type ConfigIssue } from '../errors.js';
+import type { ConfigIssue } from '../errors.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/constants.js';
 import { regexProblem } from '../regex.js';
-import { configAjv, loadYamlConfig, logSchema, readConfigFile, type LoadOptions } from './load.js';
+import { asMapping, configAjv, finishConfig, loadYamlConfig, logSchema, readConfigFile, type LoadOptions } from './load.js';
 import { pemFile, readPemFiles } from './tls-files.js';
 
 /**
@@ -19,6 +19,8 @@ export type NotifierType = (typeof NOTIFIER_TYPES)[number];
 const LISTEN_RE = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/;
 
 const duration = { duration: true } as const;
+/** a period, timeout or bound: 0 would be a busy loop, an instant failure or no limit at all */
+const period = { duration: 'positive' } as const;
 const tokenList = { type: 'array', items: { type: 'string', minLength: 1, 'x-expect': 'a non-empty token' }, 'x-expect': 'a list of tokens' } as const;
 const tokenFile = { type: 'string', minLength: 1, 'x-expect': 'a path to a file with one token per line' } as const;
 /** An agent id, or a glob of them (`*`, `?`): the ids a token may say `hello` as. */
@@ -71,12 +73,12 @@ export const coordinatorConfigSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        agentLostAfter: { ...duration, default: '30s' },
+        agentLostAfter: { ...period, default: '30s' },
         /** ws ping and coordinator heartbeat period; a peer missing one ping round is terminated */
-        heartbeatInterval: { ...duration, default: '10s' },
-        helloTimeout: { ...duration, default: '10s' },
+        heartbeatInterval: { ...period, default: '10s' },
+        helloTimeout: { ...period, default: '10s' },
         /** an agent away this long stops paging (its alerts resolve); the host stays listed, `retired` */
-        retireAfter: { ...duration, default: '7d' },
+        retireAfter: { ...period, default: '7d' },
       },
     },
     alerts: {
@@ -86,8 +88,8 @@ export const coordinatorConfigSchema = {
       properties: {
         groupBy: { type: 'array', items: { type: 'string', minLength: 1 }, default: ['alertname', 'service'], 'x-expect': 'a list of label names' },
         groupWait: { ...duration, default: '10s' },
-        groupInterval: { ...duration, default: '1m' },
-        repeatInterval: { ...duration, default: '4h' },
+        groupInterval: { ...period, default: '1m' },
+        repeatInterval: { ...period, default: '4h' },
         sendResolved: { type: 'boolean', default: true },
       },
     },
@@ -107,7 +109,7 @@ export const coordinatorConfigSchema = {
           /** label → RE2 regex matching the whole value, as Alertmanager's match_re */
           matchRe: regexMatchers,
           sendResolved: { type: 'boolean' },
-          timeout: { ...duration, default: '10s' },
+          timeout: { ...period, default: '10s' },
           /** overrides the provider's pacing (Slack 1s, Discord 2s, others 0) between two messages */
           minInterval: { ...duration },
           /** extra request headers (webhook, alertmanager), e.g. Authorization; never logged */
@@ -163,8 +165,8 @@ export const coordinatorConfigSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        retention: { ...duration, default: '30d' },
-        pruneInterval: { ...duration, default: '1h' },
+        retention: { ...period, default: '30d' },
+        pruneInterval: { ...period, default: '1h' },
       },
     },
     silences: {
@@ -172,7 +174,7 @@ export const coordinatorConfigSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        maxDuration: { ...duration, default: '30d' },
+        maxDuration: { ...period, default: '30d' },
       },
     },
     limits: {
@@ -198,9 +200,9 @@ export const coordinatorConfigSchema = {
       required: ['pingUrl'],
       properties: {
         pingUrl: { type: 'string', urlSchemes: ['http', 'https'], 'x-expect': 'the check URL of a dead-man\'s-switch service (healthchecks.io, Uptime Kuma push, ...)' },
-        interval: { ...duration, default: '1m' },
+        interval: { ...period, default: '1m' },
         method: { enum: ['GET', 'POST'], default: 'GET' },
-        timeout: { ...duration, default: '10s' },
+        timeout: { ...period, default: '10s' },
       },
     },
     http: {
@@ -301,14 +303,17 @@ export function loadCoordinatorConfig(file: string, options: LoadOptions = {}): 
 }
 
 export function parseCoordinatorConfig(file: string, text: string, options: LoadOptions = {}): CoordinatorConfig {
-  const raw = loadYamlConfig<Raw>(file, text, validator(), options);
+  const loaded = loadYamlConfig<Raw>(file, text, validator(), options);
+  const raw = loaded.raw;
   const issues: ConfigIssue[] = [];
   const base = dirname(resolve(file));
+  // The checks below also run when the schema refused parts of the file (every problem is
+  // reported at once), so they read each value defensively.
 
-  const listen = parseListen(raw.listen as string);
-  if (!listen) issues.push({ path: 'listen', message: `expected a port from 0 to 65535, got ${JSON.stringify(raw.listen)}` });
+  const listen = typeof raw.listen === 'string' ? parseListen(raw.listen) : undefined;
+  if (!listen && typeof raw.listen === 'string') issues.push({ path: 'listen', message: `expected a port from 0 to 65535, got ${JSON.stringify(raw.listen)}` });
 
-  const auth = raw.auth as Raw;
+  const auth = asMapping(raw.auth);
   const tokenLines = (name: 'agent' | 'admin' | 'viewer'): { text: string; source: string }[] | undefined => {
     const fileKey = `${name}TokenFile`;
     if (auth[fileKey] === undefined) return undefined;
@@ -320,21 +325,23 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
       return [];
     }
   };
-  const tokens = (name: 'admin' | 'viewer'): string[] => [...((auth[`${name}Tokens`] as string[] | undefined) ?? []), ...(tokenLines(name) ?? []).map((l) => l.text)];
+  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+  const tokens = (name: 'admin' | 'viewer'): string[] => [...(list(auth[`${name}Tokens`]) as string[]), ...(tokenLines(name) ?? []).map((l) => l.text)];
   const agentTokens = [
-    ...((auth.agentTokens as (string | { token: string; agents: string[] })[] | undefined) ?? []).map((t, i) =>
-      typeof t === 'string' ? { token: t, agents: null, source: `auth.agentTokens[${i}]` } : { token: t.token, agents: t.agents, source: `auth.agentTokens[${i}]` },
+    ...(list(auth.agentTokens) as (string | { token: string; agents: string[] })[]).map((t, i) =>
+      typeof t === 'string' ? { token: t, agents: null, source: `auth.agentTokens[${i}]` } : { token: asMapping(t).token, agents: asMapping(t).agents, source: `auth.agentTokens[${i}]` },
     ),
     ...(tokenLines('agent') ?? []).map((l) => parseAgentTokenLine(l.text, l.source, issues)),
   ];
   const adminTokens = tokens('admin');
   const viewerTokens = tokens('viewer');
-  if (agentTokens.length === 0 && !issues.some((i) => i.path === 'auth.agentTokenFile')) {
+  // a missing auth section is the schema's to report
+  if (raw.auth !== undefined && agentTokens.length === 0 && !issues.some((i) => i.path === 'auth.agentTokenFile')) {
     // Fail closed: a coordinator no agent can reach is a misconfiguration, not an open door.
     issues.push({ path: 'auth.agentTokens', message: 'at least one agent token is required (or auth.agentTokenFile)' });
   }
 
-  const notify = (raw.notify as Raw[]).map((n, i) => parseNotifier(n, `notify[${i}]`, issues));
+  const notify = (Array.isArray(raw.notify) ? (raw.notify as unknown[]) : []).map((n, i) => parseNotifier(asMapping(n), `notify[${i}]`, issues));
   const seen = new Map<string, number>();
   notify.forEach((n, i) => {
     const first = seen.get(n.name);
@@ -342,24 +349,20 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
     else seen.set(n.name, i);
   });
 
-  const fleet = raw.fleet as CoordinatorConfig['fleet'];
-  if (fleet.heartbeatInterval <= 0) issues.push({ path: 'fleet.heartbeatInterval', message: 'must be greater than 0' });
-  if (fleet.agentLostAfter <= fleet.heartbeatInterval) {
+  const fleet = asMapping(raw.fleet) as CoordinatorConfig['fleet'];
+  const ms = (...v: unknown[]) => v.every((x) => typeof x === 'number');
+  if (ms(fleet.agentLostAfter, fleet.heartbeatInterval) && fleet.agentLostAfter <= fleet.heartbeatInterval) {
     issues.push({ path: 'fleet.agentLostAfter', message: `must be longer than fleet.heartbeatInterval (${fleet.heartbeatInterval}ms), or every agent flaps offline between heartbeats` });
   }
-  if (fleet.retireAfter <= fleet.agentLostAfter) {
+  if (ms(fleet.retireAfter, fleet.agentLostAfter) && fleet.retireAfter <= fleet.agentLostAfter) {
     issues.push({ path: 'fleet.retireAfter', message: `must be longer than fleet.agentLostAfter (${fleet.agentLostAfter}ms): a host is offline before it is retired` });
   }
   const store = raw.store as CoordinatorConfig['store'];
-  if (store.pruneInterval <= 0) issues.push({ path: 'store.pruneInterval', message: 'must be greater than 0' });
   const silences = raw.silences as CoordinatorConfig['silences'];
-  if (silences.maxDuration <= 0) issues.push({ path: 'silences.maxDuration', message: 'must be greater than 0' });
-  const watchdog = raw.watchdog as WatchdogPingConfig | undefined;
-  if (watchdog && watchdog.interval <= 0) issues.push({ path: 'watchdog.interval', message: 'must be greater than 0' });
 
-  const tls = parseTls(raw.tls as Raw | undefined, base, issues);
+  const tls = parseTls(raw.tls && typeof raw.tls === 'object' ? (raw.tls as Raw) : undefined, base, issues);
 
-  if (issues.length) throw new ConfigError(file, issues);
+  finishConfig(loaded, issues);
   return {
     file,
     listen: listen!,
@@ -385,7 +388,8 @@ function parseTls(t: Raw | undefined, base: string, issues: ConfigIssue[]): Coor
   if (t.clientCerts !== 'none' && t.ca === undefined) issues.push({ path: 'tls.ca', message: `is required with tls.clientCerts: ${t.clientCerts} (the CA that signs agent certificates)` });
   if (t.clientCerts === 'none' && t.ca !== undefined) issues.push({ path: 'tls.ca', message: 'is only used to verify client certificates: set tls.clientCerts to optional or required' });
   readPemFiles(base, t, 'tls', issues);
-  return { cert: resolve(base, t.cert as string), key: resolve(base, t.key as string), ...(t.ca !== undefined ? { ca: resolve(base, t.ca as string) } : {}), clientCerts: t.clientCerts };
+  const path = (p: unknown) => (typeof p === 'string' ? resolve(base, p) : (p as string));
+  return { cert: path(t.cert), key: path(t.key), ...(t.ca !== undefined ? { ca: path(t.ca) } : {}), clientCerts: t.clientCerts };
 }
 
 const EMAIL_ONLY = ['smtp', 'from', 'to', 'subjectPrefix'] as const;
@@ -405,7 +409,7 @@ function parseNotifier(n: Raw, at: string, issues: ConfigIssue[]): NotifierConfi
   }
   let smtp: SmtpConfig | undefined;
   if (n.smtp !== undefined) {
-    const s = n.smtp as Raw;
+    const s = asMapping(n.smtp);
     const sp = `${at}.smtp`;
     if (s.requireTLS && s.ignoreTLS) issues.push({ path: `${sp}.ignoreTLS`, message: 'conflicts with smtp.requireTLS (one forbids STARTTLS, the other demands it)' });
     if (s.secure && s.ignoreTLS) issues.push({ path: `${sp}.ignoreTLS`, message: 'conflicts with smtp.secure: true (the connection is TLS from the first byte)' });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseDocument } from 'yaml';
 import { parseDuration } from '../duration.js';
+import { yamlSyntaxIssues } from './yaml-errors.js';
 import { ConfigError, ErrorCode, isErrnoException, type ConfigIssue } from '../errors.js';
 
 /**
@@ -17,19 +18,25 @@ export function configAjv(): Ajv {
   if (sharedAjv) return sharedAjv;
   const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, allowUnionTypes: true });
   // `duration: true` accepts `2s`/`500ms`/integer ms and rewrites the value to milliseconds.
+  // `duration: 'positive'` also refuses 0: a period, timeout or window of nothing is a busy
+  // loop or an instant failure, never what the operator meant.
   ajv.addKeyword({
     keyword: 'duration',
     modifying: true,
-    schemaType: 'boolean',
+    schemaType: ['boolean', 'string'],
     errors: true,
-    validate: function validateDuration(_schema: boolean, data: unknown, _parent?: unknown, cxt?: { parentData: Record<string | number, unknown>; parentDataProperty: string | number }) {
+    validate: function validateDuration(schema: boolean | 'positive', data: unknown, _parent?: unknown, cxt?: { parentData: Record<string | number, unknown>; parentDataProperty: string | number }) {
       const ms = parseDuration(data);
-      if (ms === undefined) {
-        (validateDuration as unknown as { errors: Partial<ErrorObject>[] }).errors = [
-          { keyword: 'duration', message: `expected a duration like 500ms, 2s, 5m, 1h or integer milliseconds, got ${JSON.stringify(data)}`, params: {} },
-        ];
+      const fail = (message: string) => {
+        (validateDuration as unknown as { errors: Partial<ErrorObject>[] }).errors = [{ keyword: 'duration', message, params: {} }];
         return false;
+      };
+      const least = schema === 'positive' ? 'greater than 0' : 'of 0 or more';
+      if (ms === undefined && parseDuration(typeof data === 'string' ? data.replace(/^-/, '') : typeof data === 'number' ? -data : undefined) !== undefined) {
+        return fail(`expected a duration ${least} (like 500ms, 2s, 5m or 1h), got ${JSON.stringify(data)}`);
       }
+      if (ms === undefined) return fail(`expected a duration like 500ms, 2s, 5m, 1h or integer milliseconds, got ${JSON.stringify(data)}`);
+      if (schema === 'positive' && ms <= 0) return fail(`expected a duration ${least} (like 500ms, 2s, 5m or 1h), got ${JSON.stringify(data)}`);
       if (cxt) cxt.parentData[cxt.parentDataProperty] = ms;
       return true;
     },
@@ -85,13 +92,7 @@ export function readConfigFile(file: string): string {
 
 export function parseYaml(file: string, text: string): unknown {
   const doc = parseDocument(quoteFlowEnvRefs(text), { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}` : '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
-      ErrorCode.ConfigParse,
-    );
-  }
+  if (doc.errors.length > 0) throw new ConfigError(file, yamlSyntaxIssues(text, doc.errors), ErrorCode.ConfigParse);
   return doc.toJS() ?? {};
 }
 
@@ -111,20 +112,25 @@ const VAR_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
  * Replaces `${VAR}` and `${VAR:-default}` in every string value. A variable that is unset
  * (and has no default) is an error naming the key that used it.
  */
-export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, issues: ConfigIssue[], path: (string | number)[] = []): unknown {
+export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, issues: ConfigIssue[], path: (string | number)[] = [], placeholders?: Set<string>): unknown {
   if (typeof value === 'string') {
     return value.replace(VAR_RE, (whole, name: string, fallback: string | undefined) => {
       const v = env[name];
       if (v !== undefined && v !== '') return v;
       if (fallback !== undefined) return fallback;
+      if (placeholders) {
+        // kept as written: the key is checked as if the variable held a fitting value
+        placeholders.add(keyPath(path));
+        return whole;
+      }
       issues.push({ path: keyPath(path), message: `environment variable ${name} is not set (used as ${whole})` });
       return '';
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, issues, [...path, i]));
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, issues, [...path, i], placeholders));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = expandEnv(v, env, issues, [...path, k]);
+    for (const [k, v] of Object.entries(value)) out[k] = expandEnv(v, env, issues, [...path, k], placeholders);
     return out;
   }
   return value;
@@ -193,16 +199,79 @@ export function ajvIssues(errors: ErrorObject[] | null | undefined): ConfigIssue
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
+  /**
+   * `config validate --no-env`, `deploy`: a `${VAR}` that is unset stands for a fitting value
+   * of its key, so a file can be checked where its secrets are not. The result is then only
+   * fit for checking and for reading keys that hold no such reference.
+   */
+  placeholders?: boolean;
 }
 
-/** Parse, expand and validate one YAML document against a compiled schema. */
-export function loadYamlConfig<T>(file: string, text: string, validate: ValidateFunction, options: LoadOptions = {}): T {
-  const raw = parseYaml(file, text);
-  const issues: ConfigIssue[] = [];
-  const expanded = expandEnv(raw, options.env ?? process.env, issues);
-  if (issues.length) throw new ConfigError(file, issues);
-  if (!validate(expanded)) throw new ConfigError(file, ajvIssues(validate.errors));
-  return expanded as T;
+/** A parsed document with what the generic steps found; the caller adds its own checks. */
+export interface LoadedYaml<T> {
+  file: string;
+  /** defaults applied where the schema allowed; any shape where it did not */
+  raw: T;
+  /** environment and schema problems */
+  issues: ConfigIssue[];
+  /** key paths holding an unset `${VAR}` (placeholder mode only) */
+  placeholders: Set<string>;
+}
+
+/**
+ * Parse, expand and validate one YAML document against a compiled schema. Only a YAML syntax
+ * error stops here; everything else is collected, so that finishConfig can report the
+ * schema's problems together with the caller's checks.
+ */
+export function loadYamlConfig<T>(file: string, text: string, validate: ValidateFunction, options: LoadOptions = {}): LoadedYaml<T> {
+  const parsed = parseYaml(file, text);
+  const envIssues: ConfigIssue[] = [];
+  const placeholders = new Set<string>();
+  const raw = expandEnv(parsed, options.env ?? process.env, envIssues, [], options.placeholders ? placeholders : undefined);
+  const errors = validate(raw) ? [] : (validate.errors ?? []);
+  const schemaIssues = ajvIssues(errors.filter((e) => !placeholderFits(e, errors, placeholders)));
+  return { file, raw: raw as T, issues: mergeIssues(envIssues, schemaIssues), placeholders };
+}
+
+/**
+ * A placeholder fits its key when the key takes strings at all: then the failures at its path
+ * (a pattern, a URL, a duration) are about the placeholder text, not the file. Where only type
+ * errors stand (a number or a boolean key), no variable could ever fill it: that stays.
+ */
+function placeholderFits(e: ErrorObject, all: ErrorObject[], placeholders: Set<string>): boolean {
+  const at = keyPath(e.instancePath);
+  if (!placeholders.has(at)) return false;
+  return all.some((o) => keyPath(o.instancePath) === at && !['type', 'anyOf', 'oneOf'].includes(o.keyword));
+}
+
+/** Issues of later steps are dropped at paths an earlier step already reported. */
+export function mergeIssues(...steps: ConfigIssue[][]): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  for (const step of steps) {
+    const earlier = new Set(out.map((i) => i.path));
+    for (const issue of step) {
+      const key = `${issue.path}\u0000${issue.message}`;
+      if (earlier.has(issue.path) || seen.has(key)) continue;
+      seen.add(key);
+      out.push(issue);
+    }
+  }
+  return out;
+}
+
+/**
+ * Throws every problem found: the generic steps' and the caller's own checks (those at a
+ * placeholder's path are about the placeholder text, and dropped).
+ */
+export function finishConfig(loaded: LoadedYaml<unknown>, checks: ConfigIssue[]): void {
+  const issues = mergeIssues(loaded.issues, checks.filter((i) => !loaded.placeholders.has(i.path)));
+  if (issues.length) throw new ConfigError(loaded.file, issues);
+}
+
+/** A value the schema may have refused, read as a mapping (or an empty one). */
+export function asMapping(value: unknown): Record<string, any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
 const FLOW_LINE_RE = /^(\s*(?:-\s+)?[A-Za-z0-9_]+:\s*|\s*-\s*)\[([^\]"'#]*)\](\s*(?:#.*)?)$/;

@@ -14,8 +14,9 @@ import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentConfigSchema, parseAgentConfig } from '../../shared/config/agent-config.js';
-import { parseCoordinatorConfig } from '../../shared/config/coordinator-config.js';
+import { coordinatorConfigSchema, parseCoordinatorConfig } from '../../shared/config/coordinator-config.js';
 import { createHarness, freePort, waitFor } from '../helpers/agent-harness.js';
+import { MANAGE_UNITS, loadPolkitRule } from '../helpers/polkit.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DEPLOY = join(ROOT, 'deploy');
@@ -441,28 +442,9 @@ describe('systemd units', () => {
 // polkit, sudoers, cron, logrotate, tmpfiles
 // ---------------------------------------------------------------------------------------------
 
-type PolkitResult = 'yes' | 'no' | 'not_handled';
-function loadPolkitRule(source: string) {
-  const rules: ((action: unknown, subject: unknown) => unknown)[] = [];
-  const polkit = {
-    Result: { YES: 'yes', NO: 'no', AUTH_ADMIN: 'auth_admin', AUTH_SELF: 'auth_self', NOT_HANDLED: 'not_handled' },
-    addRule: (fn: (action: unknown, subject: unknown) => unknown) => rules.push(fn),
-    addAdminRule: () => undefined,
-    log: () => undefined,
-  };
-  new Function('polkit', source)(polkit);
-  assert.equal(rules.length, 1, 'the file adds exactly one rule');
-  return (id: string, details: Record<string, string>, user = 'llm-health'): PolkitResult => {
-    const action = { id, lookup: (k: string) => details[k] };
-    const subject = { user, groups: [user], local: false, active: false, isInGroup: (g: string) => g === user, isInNetGroup: () => false };
-    const res = rules[0]!(action, subject);
-    return (res === undefined ? 'not_handled' : res) as PolkitResult;
-  };
-}
-
 describe('polkit rule', () => {
   const source = read('polkit/50-llm-health.rules');
-  const MANAGE = 'org.freedesktop.systemd1.manage-units';
+  const MANAGE = MANAGE_UNITS;
 
   test('is valid JavaScript in the ES5 that polkit interpreters accept', () => {
     assert.doesNotThrow(() => new Function('polkit', source));
@@ -474,12 +456,11 @@ describe('polkit rule', () => {
     assert.equal(r.status, 0, r.stderr);
   });
 
-  test('allows exactly restart and reset-failed of exactly the listed units, for user llm-health only', () => {
+  test('allows exactly restart of exactly the listed units, for user llm-health only', () => {
     const decide = loadPolkitRule(source);
     for (const unit of SEED_UNITS) {
       assert.equal(decide(MANAGE, { unit, verb: 'restart' }), 'yes', `restart ${unit}`);
-      assert.equal(decide(MANAGE, { unit, verb: 'reset-failed' }), 'yes', `reset-failed ${unit}`);
-      for (const verb of ['start', 'stop', 'reload', 'kill', 'set-property', 'reload-or-restart', 'try-restart']) {
+      for (const verb of ['start', 'stop', 'reload', 'kill', 'set-property', 'reload-or-restart', 'try-restart', 'reset-failed']) {
         assert.equal(decide(MANAGE, { unit, verb }), 'no', `${verb} ${unit} must be refused`);
       }
       assert.equal(decide(MANAGE, { unit, verb: 'restart' }, 'mallory'), 'not_handled', 'other users are left to other rules');
@@ -489,6 +470,12 @@ describe('polkit rule', () => {
     }
     assert.equal(decide('org.freedesktop.systemd1.manage-unit-files', { unit: SEED_UNITS[0]!, verb: 'restart' }), 'not_handled');
     assert.equal(decide('org.freedesktop.login1.reboot', {}), 'not_handled');
+  });
+
+  test('is byte for byte what `llm-health deploy polkit` generates for examples/seed.yaml', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'deploy', 'polkit', '-c', join(DEPLOY, 'examples/seed.yaml')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, source);
   });
 
   test("lists the same units as the example configs' unit keys", () => {
@@ -509,6 +496,12 @@ describe('sudoers, cron, logrotate, tmpfiles', () => {
     const restart = rules.find((l) => l.includes(' restart '));
     assert.equal(restart, `llm-health ALL=(root) NOPASSWD: ${SEED_UNITS.map((u) => `/usr/bin/systemctl restart ${u}`).join(', ')}`);
     assert.match(text, /systemctl: \[sudo, -n, systemctl\]/);
+  });
+
+  test('sudoers is byte for byte what `llm-health deploy sudoers` generates for examples/seed.yaml', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'deploy', 'sudoers', '-c', join(DEPLOY, 'examples/seed.yaml')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, read('sudoers/llm-health'));
   });
 
   test('sudoers parses with visudo -c', (t) => {
@@ -573,14 +566,20 @@ function schemaKeys(schema: unknown, out = new Set<string>()): Set<string> {
 }
 
 describe('example configs', () => {
+  /** Keys of the schema that the text never shows as `key:` (commented-out lines count). */
+  const undocumented = (schema: unknown, text: string) => [...schemaKeys(schema)].filter((k) => !new RegExp('(^|[\\s{,#`-])' + k + ':', 'm').test(text));
+
   test('agent.yaml is valid and documents every key the schema accepts', () => {
     const text = read('examples/agent.yaml');
     const cfg = parseAgentConfig('deploy/examples/agent.yaml', text, { env: { LLM_HEALTH_AGENT_TOKEN: 'test-token' } });
     assert.deepEqual(cfg.services.map((s) => s.unit), SEED_UNITS);
     assert.equal(cfg.coordinator?.spoolDir, '/var/lib/llm-health/spool');
     assert.equal(cfg.log.file, '/var/log/llm_health_check.log');
-    const missing = [...schemaKeys(agentConfigSchema)].filter((k) => !new RegExp('(^|[\\s{,#`-])' + k + ':', 'm').test(text));
-    assert.deepEqual(missing, [], 'keys not shown in deploy/examples/agent.yaml');
+    assert.deepEqual(undocumented(agentConfigSchema, text), [], 'keys not shown in deploy/examples/agent.yaml');
+  });
+
+  test('coordinator.yaml documents every key the schema accepts', () => {
+    assert.deepEqual(undocumented(coordinatorConfigSchema, read('examples/coordinator.yaml')), [], 'keys not shown in deploy/examples/coordinator.yaml');
   });
 
   test("agent.yaml's commented reference services are valid too", () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseAgentConfig } from '../../shared/config/agent-config.js';
@@ -125,8 +125,9 @@ for (const m of mistakes) {
   });
 }
 
-test('every mistake exits 2 from `llm-health config validate` with file and key path', () => {
+test('every mistake exits 2 from `llm-health config validate` with file and key path', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'llmh-cfg-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   for (const [i, m] of mistakes.entries()) {
     const file = join(dir, `bad-${i}.yaml`);
     writeFileSync(file, m.text);

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, chmodSync, fsyncSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +8,15 @@ import type { Event } from '../../../shared/protocol/messages.js';
 import { modeOf, withUmask } from '../../helpers/umask.js';
 
 const ev = (bootId: string, seq: number, reason = 'x'): Event => ({ agentId: 'a', bootId, seq, at: new Date(0).toISOString(), type: 'state_changed', service: 's', from: 'healthy', to: 'down', reason });
-const dir = () => mkdtempSync(join(tmpdir(), 'llmh-spool-'));
+const made: string[] = [];
+const dir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'llmh-spool-'));
+  made.push(d);
+  return d;
+};
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 test('events survive a reopen until acknowledged, in order', () => {
   const d = dir();
