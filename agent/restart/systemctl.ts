@@ -43,6 +43,7 @@ export type Evidence = {
 
 export interface ServiceManager {
   restart(unit: string): Promise<CommandOutcome>;
+  resetFailed(unit: string): Promise<CommandOutcome>;
   show(unit: string): Promise<UnitProperties | null>;
   journalTail(unit: string): Promise<string | null>;
   /** `known`: properties read moments ago in the same cycle (saves a second systemctl call) */
@@ -116,6 +117,10 @@ export function createServiceManager(options: ServiceManagerOptions): ServiceMan
       checkUnit(unit);
       if (!unitTimeouts.has(unit)) await show(unit);
       return systemctl(['restart', unit], restartDeadline(options.timeoutMs, unitTimeouts.get(unit)));
+    },
+    async resetFailed(unit) {
+      checkUnit(unit);
+      return systemctl(['reset-failed', unit], queryTimeoutMs);
     },
     async show(unit) {
       checkUnit(unit);

@@ -15,10 +15,15 @@ function command(extra: Partial<UnitCommandOutcome> = {}): UnitCommandOutcome {
   return { ok: true, exitCode: 0, stdout: '', stderr: '', durationMs: 120, timedOut: false, argv: ['systemctl', 'restart', UNIT], ...extra };
 }
 
-/** A unit control whose `show` answers the given states in turn and counts restarts. */
-function units(shows: UnitProperties[], restart: () => Promise<UnitCommandOutcome>): UnitControl & { restarts: number } {
+/** A unit control whose `show` answers the given states in turn and counts restarts (and reset-faileds). */
+function units(shows: UnitProperties[], restart: () => Promise<UnitCommandOutcome>): UnitControl & { restarts: number; resets: number } {
   const control = {
     restarts: 0,
+    resets: 0,
+    resetFailed: async (unit: string) => {
+      control.resets++;
+      return { ok: true, exitCode: 0, stdout: '', stderr: '', durationMs: 1, timedOut: false, argv: ['systemctl', 'reset-failed', unit] };
+    },
     show: async () => shows.shift() ?? null,
     captureEvidence: async () => ({}),
     restart: async () => {
@@ -114,4 +119,23 @@ test('the restart deadline follows the unit: stop + start + margin, the configur
   assert.equal(restartDeadline(600_000, { timeoutStopMs: 5_000, timeoutStartMs: 5_000 }), 600_000);
   assert.equal(restartDeadline(90_000, { timeoutStopMs: Number.POSITIVE_INFINITY, timeoutStartMs: 90_000 }), 90_000);
   assert.equal(restartDeadline(90_000, null), 90_000);
+});
+
+test('an operator restart resets the failed state first, then reads the unit again: a start-limit-hit unit restarts', async () => {
+  // before the reset systemd reports start-limit-hit; after it, the unit is inactive and restartable
+  const u = units([props('failed', { result: 'success' }), props('active')], async () => command());
+  const out = await restartUnit(u, UNIT, props('failed', { result: 'start-limit-hit', startLimitHit: true }), { resetFailed: true });
+  assert.equal(u.resets, 1);
+  assert.equal(u.restarts, 1);
+  assert.equal(out.kind, 'succeeded');
+});
+
+test('an operator restart of a unit the control refuses is refused before any restart', async () => {
+  const u = units([props('active')], async () => command());
+  u.resetFailed = async () => {
+    throw new Error('refusing unit "x.service": not one of this agent\'s configured units');
+  };
+  const out = await restartUnit(u, UNIT, undefined, { resetFailed: true });
+  assert.equal(out.kind, 'refused');
+  assert.equal(u.restarts, 0);
 });
