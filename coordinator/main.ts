@@ -28,6 +28,8 @@ import { createNotifier } from './notify/registry.js';
 import { createNotifyDispatcher } from './notify/http.js';
 import { registerAlertRoutes } from './http/alerts-api.js';
 import { registerSilenceRoutes } from './http/silences-api.js';
+import { registerRestartRoutes } from './http/restarts-api.js';
+import { RestartScheduler } from './jobs/scheduler.js';
 
 /**
  * Composition root: builds every coordinator dependency and wires them together. No other
@@ -82,7 +84,9 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       );
     }
     const fleet = new FleetTracker(clock, config.fleet.agentLostAfter, fleetFromAgents(await store.fleet.listAgents(), clock.now()), config.fleet.retireAfter);
+    let scheduler: RestartScheduler | undefined;
     const agentHub = new AgentHub({
+      observe: (input) => scheduler?.observe(input),
       store,
       fleet,
       clock,
@@ -93,7 +97,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     });
     hub = agentHub;
 
-    const router = new Router({ viewerTokens: new TokenSet(config.auth.viewerTokens), adminTokens: new TokenSet(config.auth.adminTokens) }, logger);
+    const router = new Router({ viewerTokens: new TokenSet(config.auth.viewerTokens), adminTokens: new TokenSet(config.auth.adminTokens, config.auth.adminTokenNames) }, logger);
     let accepting = false;
     registerApiRoutes(router, {
       fleet,
@@ -119,6 +123,11 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       silences.put(silence);
       pipeline?.update(fleet.state);
     } });
+    scheduler = new RestartScheduler({ store: store.jobs, events: store.events, fleet, send: (agentId, cmd) => agentHub.sendCommand(agentId, cmd), clock, logger: logger.child({ component: 'jobs' }) });
+    const jobs = scheduler;
+    stops.push(() => jobs.stop());
+    await jobs.start();
+    registerRestartRoutes(router, { scheduler: jobs, store: store.jobs, fleet, clock });
     registerAlertRoutes(router, { alerts: () => pipeline?.alerts({ resolved: true }) ?? [], store: store.outbox, receivers: () => delivery.status() });
     const upgrades = new Map<string, UpgradeHandler>([[AGENT_WS_PATH, (req, socket, head) => agentHub.handleUpgrade(req, socket, head)]]);
     const tlsConfig = config.tls;

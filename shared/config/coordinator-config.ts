@@ -23,6 +23,23 @@ const tokenList = { type: 'array', items: { type: 'string', minLength: 1, 'x-exp
 const tokenFile = { type: 'string', minLength: 1, 'x-expect': 'a path to a file with one token per line' } as const;
 /** An agent id, or a glob of them (`*`, `?`): the ids a token may say `hello` as. */
 const agentGlob = { type: 'string', pattern: '^[A-Za-z0-9_.:*?-]{1,128}$', 'x-expect': 'an agent id or a glob of them (letters, digits, _.:- and * ?)' } as const;
+/** Admin tokens may carry a name: it is who the audit log says did something. */
+const adminTokenList = {
+  type: 'array',
+  items: {
+    anyOf: [
+      { type: 'string', minLength: 1 },
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'token'],
+        properties: { name: { type: 'string', pattern: '^[A-Za-z0-9_.@:-]{1,64}$', 'x-expect': 'a name of letters, digits and _.@:- (at most 64)' }, token: { type: 'string', minLength: 1, 'x-expect': 'a non-empty token' } },
+      },
+    ],
+    'x-expect': '{ name, token }, or a plain token',
+  },
+  'x-expect': 'a list of tokens',
+} as const;
 const agentTokenList = {
   type: 'array',
   items: {
@@ -58,7 +75,7 @@ export const coordinatorConfigSchema = {
       properties: {
         agentTokens: agentTokenList,
         agentTokenFile: { ...tokenFile, 'x-expect': 'a path to a file with one token per line, each optionally followed by the agent ids or globs it may use' },
-        adminTokens: tokenList,
+        adminTokens: adminTokenList,
         adminTokenFile: tokenFile,
         viewerTokens: tokenList,
         viewerTokenFile: tokenFile,
@@ -175,6 +192,14 @@ export const coordinatorConfigSchema = {
         maxDuration: { ...duration, default: '30d' },
       },
     },
+    audit: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        retention: { ...duration, default: '90d' },
+      },
+    },
     limits: {
       type: 'object',
       additionalProperties: false,
@@ -254,13 +279,22 @@ export interface CoordinatorConfig {
   /** dashboard URL for links in notifications; defaults to the listen URL */
   externalUrl?: string;
   /** `evidenceWithoutToken`: serve restart evidence on an open read API (no viewer tokens) */
-  auth: { agentTokens: AgentTokenConfig[]; adminTokens: string[]; viewerTokens: string[]; evidenceWithoutToken: boolean };
+  auth: {
+    agentTokens: AgentTokenConfig[];
+    adminTokens: string[];
+    /** per adminTokens entry, same order: its `name`, or where it was configured (`auth.adminTokens[0]`) */
+    adminTokenNames?: string[];
+    viewerTokens: string[];
+    evidenceWithoutToken: boolean;
+  };
   fleet: { agentLostAfter: number; heartbeatInterval: number; helloTimeout: number; retireAfter: number };
   alerts: { groupBy: string[]; groupWait: number; groupInterval: number; repeatInterval: number; sendResolved: boolean };
   notify: NotifierConfig[];
   store: { retention: number; pruneInterval: number };
   /** maxDuration: ms, the longest silence POST /api/v1/silences accepts */
   silences: { maxDuration: number };
+  /** retention: ms the audit log keeps an entry */
+  audit?: { retention: number };
   limits: { maxPayload: number };
   log: { file?: string; level: string };
   /** absolute paths: the files are read again on SIGHUP */
@@ -300,14 +334,15 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
       return [];
     }
   };
-  const tokens = (name: 'admin' | 'viewer'): string[] => [...((auth[`${name}Tokens`] as string[] | undefined) ?? []), ...(tokenLines(name) ?? []).map((l) => l.text)];
+  const tokens = (name: 'viewer'): string[] => [...((auth[`${name}Tokens`] as string[] | undefined) ?? []), ...(tokenLines(name) ?? []).map((l) => l.text)];
   const agentTokens = [
     ...((auth.agentTokens as (string | { token: string; agents: string[] })[] | undefined) ?? []).map((t, i) =>
       typeof t === 'string' ? { token: t, agents: null, source: `auth.agentTokens[${i}]` } : { token: t.token, agents: t.agents, source: `auth.agentTokens[${i}]` },
     ),
     ...(tokenLines('agent') ?? []).map((l) => parseAgentTokenLine(l.text, l.source, issues)),
   ];
-  const adminTokens = tokens('admin');
+  const admins = adminTokenEntries(auth.adminTokens, tokenLines('admin'), issues);
+  const adminTokens = admins.map((a) => a.token);
   const viewerTokens = tokens('viewer');
   if (agentTokens.length === 0 && !issues.some((i) => i.path === 'auth.agentTokenFile')) {
     // Fail closed: a coordinator no agent can reach is a misconfiguration, not an open door.
@@ -343,17 +378,32 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
     listen: listen!,
     dataDir: resolve(base, raw.dataDir as string),
     ...(raw.externalUrl ? { externalUrl: (raw.externalUrl as string).replace(/\/+$/, '') } : {}),
-    auth: { agentTokens, adminTokens, viewerTokens, evidenceWithoutToken: auth.evidenceWithoutToken === true },
+    auth: { agentTokens, adminTokens, adminTokenNames: admins.map((a) => a.name), viewerTokens, evidenceWithoutToken: auth.evidenceWithoutToken === true },
     fleet,
     alerts: raw.alerts as CoordinatorConfig['alerts'],
     notify,
     store,
     silences,
+    audit: raw.audit as { retention: number },
     limits: raw.limits as CoordinatorConfig['limits'],
     log: raw.log as CoordinatorConfig['log'],
     ...(tls ? { tls } : {}),
     http: { allowedHosts: (raw.http.allowedHosts as string[]).map((h) => h.toLowerCase()) },
   };
+}
+
+/** Admin tokens with the name the audit log records: the configured one, else where the token was configured. */
+function adminTokenEntries(raw: unknown, lines: { text: string; source: string }[] | undefined, issues: ConfigIssue[]): { token: string; name: string }[] {
+  const entries = ((raw as (string | { name: string; token: string })[] | undefined) ?? []).map((t, i) =>
+    typeof t === 'string' ? { token: t, name: `auth.adminTokens[${i}]` } : { token: t.token, name: t.name },
+  );
+  const all = [...entries, ...(lines ?? []).map((l) => ({ token: l.text, name: l.source }))];
+  const seen = new Set<string>();
+  all.forEach((a, i) => {
+    if (seen.has(a.name)) issues.push({ path: `auth.adminTokens[${i}].name`, message: `duplicate admin token name ${JSON.stringify(a.name)}` });
+    seen.add(a.name);
+  });
+  return all;
 }
 
 /** The files must be readable and usable now: a coordinator that cannot serve TLS should not start. */
