@@ -192,14 +192,6 @@ export const coordinatorConfigSchema = {
         maxDuration: { ...duration, default: '30d' },
       },
     },
-    audit: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: {
-        retention: { ...duration, default: '90d' },
-      },
-    },
     limits: {
       type: 'object',
       additionalProperties: false,
@@ -293,8 +285,6 @@ export interface CoordinatorConfig {
   store: { retention: number; pruneInterval: number };
   /** maxDuration: ms, the longest silence POST /api/v1/silences accepts */
   silences: { maxDuration: number };
-  /** retention: ms the audit log keeps an entry */
-  audit?: { retention: number };
   limits: { maxPayload: number };
   log: { file?: string; level: string };
   /** absolute paths: the files are read again on SIGHUP */
@@ -384,7 +374,6 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
     notify,
     store,
     silences,
-    audit: raw.audit as { retention: number },
     limits: raw.limits as CoordinatorConfig['limits'],
     log: raw.log as CoordinatorConfig['log'],
     ...(tls ? { tls } : {}),

@@ -39,7 +39,6 @@ test('a minimal config gets every default', () => {
   assert.deepEqual(c.store, { retention: 30 * 86_400_000, pruneInterval: 3_600_000 });
   assert.deepEqual(c.limits, { maxPayload: 256 * 1024 });
   assert.deepEqual(c.silences, { maxDuration: 30 * 86_400_000 });
-  assert.deepEqual(c.audit, { retention: 90 * 86_400_000 });
   assert.equal(c.log.level, 'info');
 });
 

@@ -9,6 +9,7 @@ import { JobConflictError, RestartScheduler } from '../../../coordinator/jobs/sc
 import type { RestartJob } from '../../../coordinator/jobs/types.js';
 import { SqliteStore } from '../../../coordinator/store/sqlite-store.js';
 import { T0, hello, iso } from '../protocol-samples.js';
+import { restartJob } from '../store/conformance/job-store.js';
 
 const logger = createLogger({ level: 'silent' });
 
@@ -54,22 +55,11 @@ function setup(store = SqliteStore.open(':memory:'), clock = new FakeClock(T0), 
 }
 
 function job(targets: [string, string][], extra: Partial<RestartJob> = {}): RestartJob {
-  return {
-    id: 'j1',
-    createdAt: T0,
-    createdBy: 'ops',
-    reason: 'new model',
-    selector: { hosts: ['*'] },
+  return restartJob('j1', T0, {
     maxParallel: 1,
-    healthTimeout: 600_000,
-    maxFailures: 1,
-    state: 'pending',
-    startedAt: null,
-    endedAt: null,
-    abortRequested: false,
     targets: targets.map(([host, service], index) => ({ index, host, service, unit: `${service}.service`, state: 'pending', commandId: null, startedAt: null, resultAt: null, endedAt: null, reason: '' })),
     ...extra,
-  };
+  });
 }
 
 const settle = async (s: ReturnType<typeof setup>) => {
