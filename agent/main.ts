@@ -7,6 +7,8 @@ import type { CoordinatorLink } from './link/client.js';
 import { EventLog } from './events.js';
 import type { GpuReading } from './gpu/nvidia-smi.js';
 import { gpuProblems } from './gpu/nvidia-smi.js';
+import { CommandLedger } from './commands/ledger.js';
+import { CommandRunner } from './commands/runner.js';
 
 export interface AgentProcessDeps {
   clock: Clock;
@@ -28,6 +30,7 @@ export interface AgentProcess {
 export async function startAgentProcess(config: AgentConfig, deps: AgentProcessDeps): Promise<AgentProcess> {
   let link: CoordinatorLink | null = null;
   let agentRef: RunningAgent | null = null;
+  let commands: CommandRunner | null = null;
   const events = new EventLog(config.agent.id, deps.clock, deps.logger);
   if (config.coordinator) {
     const c = config.coordinator;
@@ -47,11 +50,13 @@ export async function startAgentProcess(config: AgentConfig, deps: AgentProcessD
         snapshot: () => agentRef?.snapshot() ?? [],
         gpus: () => toGpuInfo(agentRef?.gpu?.readings ?? null, config),
       },
+      onCommand: (cmd) => commands?.handle(cmd),
     });
     events.addSink(link);
   }
   const agent = startAgent(config, { clock: deps.clock, logger: deps.logger, version: deps.version, events });
   agentRef = agent;
+  if (config.coordinator) commands = startCommandRunner(config.coordinator.spoolDir, agent, deps);
   link?.start();
   deps.logger.info({ agentId: config.agent.id, services: config.services.length, standalone: !config.coordinator }, config.coordinator ? `agent started; coordinator ${config.coordinator.urls.join(', ')}` : 'agent started (standalone: no coordinator configured)');
   return {
@@ -62,6 +67,15 @@ export async function startAgentProcess(config: AgentConfig, deps: AgentProcessD
       await link?.stop();
     },
   };
+}
+
+/** The coordinator's commands, remembered beside the spool so that none runs twice. */
+function startCommandRunner(spoolDir: string, agent: RunningAgent, deps: AgentProcessDeps): CommandRunner {
+  const logger = deps.logger.child({ component: 'commands' });
+  const ledger = CommandLedger.open(spoolDir, (err) => logger.error({ dir: spoolDir, err: err.message }, `cannot write the command ledger in ${spoolDir}: a command re-sent after an agent restart could run twice`));
+  const runner = new CommandRunner({ clock: deps.clock, logger, events: agent.events, ledger, targets: agent.monitors });
+  runner.settleUnfinished();
+  return runner;
 }
 
 function toGpuInfo(readings: GpuReading[] | null, config: AgentConfig): GpuInfo[] | null {

@@ -9,7 +9,8 @@ import type { EventLog } from './events.js';
 import { Pacer } from './pacer.js';
 import type { UnitControl } from './unit-control.js';
 import { UnitWatch } from './unit-watch.js';
-import { runAutomaticRestart } from './restart/automatic-restart.js';
+import { runRestart } from './restart/run-restart.js';
+import type { RestartOutcome } from './restart/restart-unit.js';
 
 /** Runs one probe round for this service; the monitor passes hooks for evidence and progress. */
 export type RoundRunner = (hooks: RoundHooks) => Promise<RoundResult>;
@@ -274,18 +275,55 @@ export class ServiceMonitor {
     this.pendingRestart = null;
     const watch = this.watch!;
     this.restarting = true;
-    const outcome = await runAutomaticRestart(this.deps.units!, this.deps.events, {
+    const outcome = await runRestart(this.deps.units!, this.deps.events, {
       service: this.service.name,
       unit: watch.unit,
       reason: action.reason,
-      attempt: action.attempt,
+      trigger: { kind: 'automatic', attempt: action.attempt },
       evidence: this.evidenceAhead,
       known: watch.cycleProps,
     }).finally(() => {
       this.restarting = false;
     });
-    watch.restarted(outcome.properties);
+    this.restartFinished(outcome);
+  }
+
+  private restartFinished(outcome: RestartOutcome & { ok: boolean }): void {
+    this.watch!.restarted(outcome.properties);
     this.deps.resetRoundState();
     this.apply({ type: 'restart_finished', ok: outcome.ok, reason: outcome.reason });
+  }
+
+  /**
+   * A restart an operator asked for (a coordinator command), run between two cycles so it
+   * never races a probe round or an automatic restart. It clears `gave_up` and the flap
+   * window, so automatic restarts resume afterwards. Undefined when this service has no unit
+   * (or no unit control) to restart.
+   */
+  async operatorRestart(commandId: string, reason: string): Promise<(RestartOutcome & { ok: boolean }) | undefined> {
+    if (!this.watch) return undefined;
+    const watch = this.watch;
+    return this.exclusive(async () => {
+      this.apply({ type: 'operator_restart', reason });
+      this.pendingRestart = null;
+      const outcome = await runRestart(this.deps.units!, this.deps.events, { service: this.service.name, unit: watch.unit, reason, trigger: { kind: 'operator', commandId } });
+      this.restartFinished(outcome);
+      // look at the new process soon, not at the old state's interval slot
+      this.schedule(0);
+      return outcome;
+    });
+  }
+
+  /** Runs `fn` as this monitor's only activity, after the cycle in progress. */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.busy) await this.busy;
+    const run = fn();
+    this.busy = run.then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => {
+      this.busy = null;
+    });
+    return run;
   }
 }

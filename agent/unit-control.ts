@@ -41,6 +41,11 @@ export interface UnitCommandOutcome {
 
 export interface UnitControl {
   restart(unit: string): Promise<UnitCommandOutcome>;
+  /**
+   * `systemctl reset-failed`: forgets a failed result and systemd's start-limit counter, so
+   * an operator's restart is not refused by a start limit the automatic restarts ran into.
+   */
+  resetFailed(unit: string): Promise<UnitCommandOutcome>;
   show(unit: string): Promise<UnitProperties | null>;
   /**
    * Properties and journal tail, taken before a restart destroys them. `known`: properties

@@ -9,7 +9,11 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 export class TokenSet {
   private readonly digests: readonly Buffer[];
 
-  constructor(tokens: readonly string[]) {
+  /** `names`: per token, same order, what logs and the audit log call its holder (never the token). */
+  constructor(
+    tokens: readonly string[],
+    private readonly names: readonly string[] = [],
+  ) {
     this.digests = tokens.map(digest);
   }
 
@@ -18,10 +22,22 @@ export class TokenSet {
   }
 
   has(token: string | undefined): boolean {
+    return this.indexOf(token) >= 0;
+  }
+
+  /** The matching token's name (its position when unnamed), or undefined when none matches. */
+  nameOf(token: string | undefined): string | undefined {
+    const i = this.indexOf(token);
+    return i < 0 ? undefined : (this.names[i] ?? `token ${i + 1}`);
+  }
+
+  private indexOf(token: string | undefined): number {
     const d = digest(token ?? '');
-    let found = false;
-    for (const t of this.digests) found = timingSafeEqual(d, t) || found;
-    return found && token !== undefined && token !== '';
+    let found = -1;
+    this.digests.forEach((t, i) => {
+      if (timingSafeEqual(d, t) && found < 0) found = i;
+    });
+    return token === undefined || token === '' ? -1 : found;
   }
 }
 

@@ -31,6 +31,8 @@ import { createNotifier } from './notify/registry.js';
 import { createNotifyDispatcher } from './notify/http.js';
 import { registerAlertRoutes } from './http/alerts-api.js';
 import { registerSilenceRoutes } from './http/silences-api.js';
+import { registerRestartRoutes } from './http/restarts-api.js';
+import { RestartScheduler } from './jobs/scheduler.js';
 
 /**
  * Composition root: builds every coordinator dependency and wires them together. No other
@@ -87,7 +89,9 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       );
     }
     const fleet = new FleetTracker(clock, config.fleet.agentLostAfter, fleetFromAgents(await store.fleet.listAgents(), clock.now()), config.fleet.retireAfter);
+    let scheduler: RestartScheduler | undefined;
     const agentHub = new AgentHub({
+      observe: (input) => scheduler?.observe(input),
       store,
       fleet,
       clock,
@@ -99,7 +103,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     hub = agentHub;
 
     const viewerTokens = new TokenSet(config.auth.viewerTokens);
-    const adminTokens = new TokenSet(config.auth.adminTokens);
+    const adminTokens = new TokenSet(config.auth.adminTokens, config.auth.adminTokenNames);
     // browser logins only make sense where reading needs a token
     const sessions = viewerTokens.size > 0 ? new SessionStore(() => clock.now()) : undefined;
     const router = new Router({ viewerTokens, adminTokens, ...(sessions ? { sessions } : {}) }, logger);
@@ -129,6 +133,11 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       silences.put(silence);
       pipeline?.update(fleet.state);
     } });
+    scheduler = new RestartScheduler({ store: store.jobs, events: store.events, fleet, send: (agentId, cmd) => agentHub.sendCommand(agentId, cmd), clock, logger: logger.child({ component: 'jobs' }) });
+    const jobs = scheduler;
+    stops.push(() => jobs.stop());
+    await jobs.start();
+    registerRestartRoutes(router, { scheduler: jobs, store: store.jobs, fleet, clock });
     registerAlertRoutes(router, { alerts: () => pipeline?.alerts({ resolved: true }) ?? [], store: store.outbox, receivers: () => delivery.status() });
     const upgrades = new Map<string, UpgradeHandler>([[AGENT_WS_PATH, (req, socket, head) => agentHub.handleUpgrade(req, socket, head)]]);
     const tlsConfig = config.tls;

@@ -50,10 +50,11 @@ export function restartCommandLine(prefix: readonly string[], unit: string): str
 
 /** The file for these units; `prefix` is the config's restart.systemctl. At least one unit. */
 export function sudoersFile(units: readonly string[], prefix: readonly string[]): string {
-  const rule = (kind: 'restart' | 'show') =>
+  const rule = (kind: keyof typeof systemctlArgs) =>
     `${SERVICE_USER} ALL=(root) NOPASSWD: ${units.map((u) => commandLine([...sudoCommand(prefix), ...systemctlArgs[kind](u)])).join(', ')}`;
   return `${HEADER}Defaults:${SERVICE_USER} !requiretty
 ${rule('restart')}
+${rule('resetFailed')}
 # systemctl show: commas inside an argument are escaped (\\,) because sudoers separates commands with ","
 ${rule('show')}
 `;

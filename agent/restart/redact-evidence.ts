@@ -137,6 +137,7 @@ export function redactEvidence<T>(value: T, redact: Redactor): T {
 export function redactingUnitControl(units: UnitControl, redact: Redactor): UnitControl {
   return {
     restart: async (unit) => redactOutcome(await units.restart(unit), redact),
+    resetFailed: async (unit) => redactOutcome(await units.resetFailed(unit), redact),
     show: (unit) => units.show(unit),
     captureEvidence: async (unit, known) => redactEvidence(await units.captureEvidence(unit, known), redact),
   };

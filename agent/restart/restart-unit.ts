@@ -31,11 +31,24 @@ export function restartWentThrough(outcome: RestartOutcome): boolean {
   return outcome.kind === 'succeeded' || outcome.kind === 'in_progress';
 }
 
+export interface RestartUnitOptions {
+  /**
+   * `systemctl reset-failed` first (an operator's restart): a unit that hit systemd's start
+   * limit during automatic restarts would otherwise refuse this start as well. Its state is
+   * then read again, since the evidence read before no longer describes it.
+   */
+  resetFailed?: boolean;
+}
+
 /**
  * `before`: the unit as read moments ago (the evidence); read again when not given.
  */
-export async function restartUnit(units: UnitControl, unit: string, before?: UnitProperties | null): Promise<RestartOutcome> {
-  const current = before === undefined ? await showQuietly(units, unit) : before;
+export async function restartUnit(units: UnitControl, unit: string, before?: UnitProperties | null, options: RestartUnitOptions = {}): Promise<RestartOutcome> {
+  if (options.resetFailed) {
+    const reset = await resetFailedQuietly(units, unit);
+    if (reset) return reset;
+  }
+  const current = before === undefined || options.resetFailed ? await showQuietly(units, unit) : before;
   if (current && JOB_STATES.has(current.activeState)) {
     return { kind: 'in_progress', reason: `systemd is already ${current.activeState} ${unit}: no second restart while its job runs`, properties: current };
   }
@@ -60,6 +73,16 @@ export async function restartUnit(units: UnitControl, unit: string, before?: Uni
   }
   if (command.timedOut) return outcome('failed', `systemctl restart ${unit} timed out after ${took}${after ? ` (unit ${after.activeState}/${after.subState})` : ''}`);
   return outcome('failed', `systemctl restart ${unit} failed (exit ${command.exitCode ?? command.signal}): ${command.stderr.trim().slice(0, 500)}`);
+}
+
+/** A refused reset-failed (a unit not in the config) as the outcome; a failing one is not fatal. */
+async function resetFailedQuietly(units: UnitControl, unit: string): Promise<RestartOutcome | undefined> {
+  try {
+    await units.resetFailed(unit);
+    return undefined;
+  } catch (err) {
+    return { kind: 'refused', reason: `restart of ${unit} not possible: ${(err as Error).message}` };
+  }
 }
 
 async function showQuietly(units: UnitControl, unit: string): Promise<UnitProperties | null> {

@@ -43,6 +43,7 @@ export type Evidence = {
 
 export interface ServiceManager {
   restart(unit: string): Promise<CommandOutcome>;
+  resetFailed(unit: string): Promise<CommandOutcome>;
   show(unit: string): Promise<UnitProperties | null>;
   journalTail(unit: string): Promise<string | null>;
   /** `known`: properties read moments ago in the same cycle (saves a second systemctl call) */
@@ -59,12 +60,14 @@ export const SHOW_PROPERTIES = ['ActiveState', 'SubState', 'NRestarts', 'MainPID
 export const systemctlArgs = {
   restart: (unit: string): string[] => ['restart', unit],
   show: (unit: string): string[] => ['show', '-p', SHOW_PROPERTIES.join(','), unit],
+  /** before an operator's restart (a coordinator restart job): forgets the start limit */
+  resetFailed: (unit: string): string[] => ['reset-failed', unit],
 };
 /**
  * The polkit verbs (org.freedesktop.systemd1.manage-units) behind those commands. `show` only
  * reads properties over D-Bus, which systemd grants every user without asking polkit.
  */
-export const MANAGE_UNITS_VERBS = ['restart'] as const;
+export const MANAGE_UNITS_VERBS = ['restart', 'reset-failed'] as const;
 const DEFAULT_OUTPUT_CAP = 16 * 1024;
 const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 /** beyond the unit's own stop + start timeouts: systemd's bookkeeping and the client's exit */
@@ -131,6 +134,10 @@ export function createServiceManager(options: ServiceManagerOptions): ServiceMan
       checkUnit(unit);
       if (!unitTimeouts.has(unit)) await show(unit);
       return systemctl(systemctlArgs.restart(unit), restartDeadline(options.timeoutMs, unitTimeouts.get(unit)));
+    },
+    async resetFailed(unit) {
+      checkUnit(unit);
+      return systemctl(systemctlArgs.resetFailed(unit), queryTimeoutMs);
     },
     async show(unit) {
       checkUnit(unit);

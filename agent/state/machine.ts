@@ -167,6 +167,15 @@ export function step(status: ServiceStatus, input: MachineInput, now: number, cf
       s.recentRestarts = [];
       st.go('starting', input.reason);
       break;
+    case 'operator_restart':
+      s.recentRestarts = [];
+      s.nextRestartAt = null;
+      s.recovering = false;
+      s.goodRounds = 0;
+      s.restartCount += 1;
+      s.lastRestartAt = now;
+      st.go('restarting', input.reason);
+      break;
     case 'tick':
       if (s.state === 'down' && s.nextRestartAt !== null && now >= s.nextRestartAt) st.restartOrWait(s.reason);
       break;

@@ -21,6 +21,11 @@ export type MachineInput =
   | { type: 'restart_finished'; ok: boolean; reason: string }
   /** the unit's main process changed without us restarting it (an operator or systemd did) */
   | { type: 'restarted_externally'; reason: string }
+  /**
+   * an operator asked for a restart (a coordinator restart job): it is run whatever the
+   * state, clears `gave_up` and the flap window, and does not count as an automatic restart
+   */
+  | { type: 'operator_restart'; reason: string }
   | { type: 'tick' };
 
 export interface MachineConfig {

@@ -23,6 +23,8 @@ export interface RouteContext {
    * wall; on an open read API it is what separates a token holder from anyone at all.
    */
   tokenHolder: boolean;
+  /** the admin token's name when an admin token came with the request (audit: who) */
+  actor: string | undefined;
 }
 
 export type RouteHandler = (ctx: RouteContext) => void | Promise<void>;
@@ -89,7 +91,8 @@ export class Router {
         continue;
       }
       const tokenHolder = this.authorize(route.access, req);
-      await route.handler({ req, res, url, params, tokenHolder });
+      const actor = tokenHolder ? this.auth.adminTokens.nameOf(bearerToken(req.headers.authorization)) : undefined;
+      await route.handler({ req, res, url, params, tokenHolder, actor });
       return;
     }
     if (allowed.size > 0) throw new HttpError(405, 'method_not_allowed', `use ${[...allowed].join(', ')}`, { Allow: [...allowed].join(', ') });

@@ -2,10 +2,11 @@ import type { RawData, WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import { CloseCode, PROTOCOL_VERSION } from '../../shared/protocol/constants.js';
-import type { AgentMessage, CoordinatorMessage, EventsMessage, HelloMessage } from '../../shared/protocol/messages.js';
+import type { AgentMessage, CommandMessage, CoordinatorMessage, EventsMessage, HelloMessage } from '../../shared/protocol/messages.js';
 import { closeCodeFor, encodeMessage, parseAgentMessage } from '../../shared/protocol/parse.js';
 import type { AgentGrant } from '../agent-tokens.js';
 import type { FleetTracker } from '../fleet/tracker.js';
+import type { FleetInput } from '../fleet/types.js';
 import type { Store } from '../store/types.js';
 
 /**
@@ -36,6 +37,11 @@ export interface ConnectionDeps {
   registry: ConnectionRegistry;
   maxPayload: number;
   helloTimeout: number;
+  /**
+   * Sees every hello, snapshot, probes and newly stored event after the fleet did, also
+   * those that changed nothing in the fleet state (a command_result changes no state).
+   */
+  observe?: (input: FleetInput) => void;
 }
 
 export class AgentConnection {
@@ -82,6 +88,13 @@ export class AgentConnection {
     this.isAlive = false;
     this.ws.ping();
     if (this.agentId !== null) this.send({ type: 'heartbeat', v: PROTOCOL_VERSION, at: new Date(this.deps.clock.now()).toISOString() });
+  }
+
+  /** Sends a command once this connection said hello; false when it cannot (closing, not yet identified). */
+  command(msg: CommandMessage): boolean {
+    if (this.closing || this.agentId === null || this.ws.readyState !== this.ws.OPEN) return false;
+    this.send(msg);
+    return true;
   }
 
   close(code: number, reason: string): void {
@@ -139,9 +152,9 @@ export class AgentConnection {
       case 'events':
         return this.processEvents(msg, at);
       case 'snapshot':
-        return fleet.apply({ type: 'snapshot', at, agentId, msg });
+        return this.report({ type: 'snapshot', at, agentId, msg });
       case 'probes':
-        return fleet.apply({ type: 'probes', at, agentId, msg });
+        return this.report({ type: 'probes', at, agentId, msg });
       case 'gpu':
         return fleet.apply({ type: 'gpu', at, agentId, msg });
       case 'heartbeat':
@@ -153,7 +166,7 @@ export class AgentConnection {
     const { store, fleet, logger, maxPayload } = this.deps;
     await store.fleet.recordHello({ id: msg.agentId, bootId: msg.bootId, labels: msg.labels, agentVersion: msg.agentVersion }, at);
     const seq = await store.events.lastSeq(msg.agentId, msg.bootId);
-    fleet.apply({ type: 'hello', at, msg });
+    this.report({ type: 'hello', at, msg });
     this.send({ type: 'welcome', v: PROTOCOL_VERSION, agentId: msg.agentId, ackedSeq: seq === null ? null : { bootId: msg.bootId, seq }, limits: { maxPayload } });
     logger.info({ agentId: msg.agentId, bootId: msg.bootId, agentVersion: msg.agentVersion, remote: this.remote, ackedSeq: seq }, 'agent connected');
   }
@@ -163,11 +176,17 @@ export class AgentConnection {
     const agentId = this.agentId!;
     const result = await store.events.appendEvents(agentId, msg.events, at);
     // Only new events reach the fleet state (and, later, alerts): exactly once.
-    for (const event of result.inserted) fleet.apply({ type: 'event', at, event });
+    for (const event of result.inserted) this.report({ type: 'event', at, event });
     for (const ack of result.acks) {
       if (ack.seq > 0) this.send({ type: 'ack', v: PROTOCOL_VERSION, bootId: ack.bootId, seq: ack.seq });
     }
     if (result.inserted.length === 0) fleet.apply({ type: 'seen', at, agentId });
+  }
+
+  /** Into the fleet state, and to whoever follows the agents' reports as they come (restart jobs). */
+  private report(input: FleetInput): void {
+    this.deps.fleet.apply(input);
+    this.deps.observe?.(input);
   }
 
   private onPong(): void {

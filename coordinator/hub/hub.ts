@@ -4,9 +4,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import { CloseCode } from '../../shared/protocol/constants.js';
+import type { CommandMessage } from '../../shared/protocol/messages.js';
 import type { AgentGrant, AgentTokens } from '../agent-tokens.js';
 import { bearerToken } from '../auth.js';
 import type { FleetTracker } from '../fleet/tracker.js';
+import type { FleetInput } from '../fleet/types.js';
 import type { Store } from '../store/types.js';
 import { AgentConnection, type ConnectionRegistry } from './connection.js';
 
@@ -20,6 +22,8 @@ export interface HubDeps {
   /** bytes; larger frames are closed by ws itself with 1009 before being buffered */
   maxPayload: number;
   helloTimeout: number;
+  /** every agent report as it is processed (ConnectionDeps.observe) */
+  observe?: (input: FleetInput) => void;
 }
 
 /**
@@ -95,8 +99,8 @@ export class AgentHub implements ConnectionRegistry {
       ws.close(CloseCode.GoingAway, 'shutting down');
       return;
     }
-    const { store, fleet, clock, logger, maxPayload, helloTimeout } = this.deps;
-    const conn = new AgentConnection(ws, remote, grant, { store, fleet, clock, logger, registry: this, maxPayload, helloTimeout });
+    const { store, fleet, clock, logger, maxPayload, helloTimeout, observe } = this.deps;
+    const conn = new AgentConnection(ws, remote, grant, { store, fleet, clock, logger, registry: this, maxPayload, helloTimeout, observe });
     this.connections.set(conn, ws);
     this.slots.set(conn, this.nextSlot++ % HEARTBEAT_SLICES);
     ws.on('close', () => this.connections.delete(conn));
@@ -124,6 +128,11 @@ export class AgentHub implements ConnectionRegistry {
       `two agent processes use the agent id ${JSON.stringify(agentId)} (${conn.remote} and ${previous.remote}): they keep replacing each other's connection; give each host its own agent.id`,
     );
     this.deps.fleet.apply({ type: 'duplicate', at: now, agentId });
+  }
+
+  /** Sends a command to the agent's current connection; false when it has none. */
+  sendCommand(agentId: string, msg: CommandMessage): boolean {
+    return this.byAgent.get(agentId)?.command(msg) ?? false;
   }
 
   release(conn: AgentConnection): boolean {

@@ -99,6 +99,36 @@ const MIGRATIONS: readonly string[] = [
      id INTEGER PRIMARY KEY CHECK (id = 1),
      at INTEGER NOT NULL
    );`,
+  // 4: fleet restart jobs (coordinator/jobs/); targets keep their job's order in idx.
+  `CREATE TABLE restart_jobs (
+     id              TEXT PRIMARY KEY,
+     created_at      INTEGER NOT NULL,
+     created_by      TEXT NOT NULL,
+     reason          TEXT NOT NULL,
+     selector        TEXT NOT NULL,  -- JSON { hosts?, services?, labels? }
+     max_parallel    INTEGER NOT NULL,
+     health_timeout  INTEGER NOT NULL,
+     max_failures    INTEGER NOT NULL,
+     state           TEXT NOT NULL CHECK (state IN ('pending', 'running', 'succeeded', 'failed', 'aborted')),
+     started_at      INTEGER,
+     ended_at        INTEGER,
+     abort_requested INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX restart_jobs_unfinished ON restart_jobs (created_at) WHERE state IN ('pending', 'running');
+   CREATE TABLE restart_targets (
+     job_id     TEXT NOT NULL,
+     idx        INTEGER NOT NULL,
+     host       TEXT NOT NULL,
+     service    TEXT NOT NULL,
+     unit       TEXT NOT NULL,
+     state      TEXT NOT NULL CHECK (state IN ('pending', 'restarting', 'waiting', 'healthy', 'failed', 'skipped')),
+     command_id TEXT,
+     started_at INTEGER,
+     result_at  TEXT,
+     ended_at   INTEGER,
+     reason     TEXT NOT NULL,
+     PRIMARY KEY (job_id, idx)
+   ) WITHOUT ROWID;`,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -25,6 +25,23 @@ const tokenList = { type: 'array', items: { type: 'string', minLength: 1, 'x-exp
 const tokenFile = { type: 'string', minLength: 1, 'x-expect': 'a path to a file with one token per line' } as const;
 /** An agent id, or a glob of them (`*`, `?`): the ids a token may say `hello` as. */
 const agentGlob = { type: 'string', pattern: '^[A-Za-z0-9_.:*?-]{1,128}$', 'x-expect': 'an agent id or a glob of them (letters, digits, _.:- and * ?)' } as const;
+/** Admin tokens may carry a name: it is who the audit log says did something. */
+const adminTokenList = {
+  type: 'array',
+  items: {
+    anyOf: [
+      { type: 'string', minLength: 1 },
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'token'],
+        properties: { name: { type: 'string', pattern: '^[A-Za-z0-9_.@:-]{1,64}$', 'x-expect': 'a name of letters, digits and _.@:- (at most 64)' }, token: { type: 'string', minLength: 1, 'x-expect': 'a non-empty token' } },
+      },
+    ],
+    'x-expect': '{ name, token }, or a plain token',
+  },
+  'x-expect': 'a list of tokens',
+} as const;
 const agentTokenList = {
   type: 'array',
   items: {
@@ -60,7 +77,7 @@ export const coordinatorConfigSchema = {
       properties: {
         agentTokens: agentTokenList,
         agentTokenFile: { ...tokenFile, 'x-expect': 'a path to a file with one token per line, each optionally followed by the agent ids or globs it may use' },
-        adminTokens: tokenList,
+        adminTokens: adminTokenList,
         adminTokenFile: tokenFile,
         viewerTokens: tokenList,
         viewerTokenFile: tokenFile,
@@ -275,7 +292,14 @@ export interface CoordinatorConfig {
   /** dashboard URL for links in notifications; defaults to the listen URL */
   externalUrl?: string;
   /** `evidenceWithoutToken`: serve restart evidence on an open read API (no viewer tokens) */
-  auth: { agentTokens: AgentTokenConfig[]; adminTokens: string[]; viewerTokens: string[]; evidenceWithoutToken: boolean };
+  auth: {
+    agentTokens: AgentTokenConfig[];
+    adminTokens: string[];
+    /** per adminTokens entry, same order: its `name`, or where it was configured (`auth.adminTokens[0]`) */
+    adminTokenNames?: string[];
+    viewerTokens: string[];
+    evidenceWithoutToken: boolean;
+  };
   fleet: { agentLostAfter: number; heartbeatInterval: number; helloTimeout: number; retireAfter: number };
   alerts: { groupBy: string[]; groupWait: number; groupInterval: number; repeatInterval: number; sendResolved: boolean };
   notify: NotifierConfig[];
@@ -326,14 +350,15 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
     }
   };
   const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-  const tokens = (name: 'admin' | 'viewer'): string[] => [...(list(auth[`${name}Tokens`]) as string[]), ...(tokenLines(name) ?? []).map((l) => l.text)];
+  const tokens = (name: 'viewer'): string[] => [...(list(auth[`${name}Tokens`]) as string[]), ...(tokenLines(name) ?? []).map((l) => l.text)];
   const agentTokens = [
     ...(list(auth.agentTokens) as (string | { token: string; agents: string[] })[]).map((t, i) =>
       typeof t === 'string' ? { token: t, agents: null, source: `auth.agentTokens[${i}]` } : { token: asMapping(t).token, agents: asMapping(t).agents, source: `auth.agentTokens[${i}]` },
     ),
     ...(tokenLines('agent') ?? []).map((l) => parseAgentTokenLine(l.text, l.source, issues)),
   ];
-  const adminTokens = tokens('admin');
+  const admins = adminTokenEntries(auth.adminTokens, tokenLines('admin'), issues);
+  const adminTokens = admins.map((a) => a.token);
   const viewerTokens = tokens('viewer');
   // a missing auth section is the schema's to report
   if (raw.auth !== undefined && agentTokens.length === 0 && !issues.some((i) => i.path === 'auth.agentTokenFile')) {
@@ -368,7 +393,7 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
     listen: listen!,
     dataDir: resolve(base, raw.dataDir as string),
     ...(raw.externalUrl ? { externalUrl: (raw.externalUrl as string).replace(/\/+$/, '') } : {}),
-    auth: { agentTokens, adminTokens, viewerTokens, evidenceWithoutToken: auth.evidenceWithoutToken === true },
+    auth: { agentTokens, adminTokens, adminTokenNames: admins.map((a) => a.name), viewerTokens, evidenceWithoutToken: auth.evidenceWithoutToken === true },
     fleet,
     alerts: raw.alerts as CoordinatorConfig['alerts'],
     notify,
@@ -380,6 +405,20 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
     http: { allowedHosts: (raw.http.allowedHosts as string[]).map((h) => h.toLowerCase()) },
     ...(raw.watchdog ? { watchdog: raw.watchdog as WatchdogPingConfig } : {}),
   };
+}
+
+/** Admin tokens with the name the audit log records: the configured one, else where the token was configured. */
+function adminTokenEntries(raw: unknown, lines: { text: string; source: string }[] | undefined, issues: ConfigIssue[]): { token: string; name: string }[] {
+  const entries = ((raw as (string | { name: string; token: string })[] | undefined) ?? []).map((t, i) =>
+    typeof t === 'string' ? { token: t, name: `auth.adminTokens[${i}]` } : { token: t.token, name: t.name },
+  );
+  const all = [...entries, ...(lines ?? []).map((l) => ({ token: l.text, name: l.source }))];
+  const seen = new Set<string>();
+  all.forEach((a, i) => {
+    if (seen.has(a.name)) issues.push({ path: `auth.adminTokens[${i}].name`, message: `duplicate admin token name ${JSON.stringify(a.name)}` });
+    seen.add(a.name);
+  });
+  return all;
 }
 
 /** The files must be readable and usable now: a coordinator that cannot serve TLS should not start. */

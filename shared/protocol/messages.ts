@@ -160,7 +160,11 @@ export interface AckMessage {
   seq: number;
 }
 
-/** Reserved for fleet restarts (docs/protocol.md); the agent refuses units it does not own. */
+/**
+ * A restart job's step (docs/protocol.md, `command`): the agent restarts the unit its own
+ * config names for `service`, at most once per `id`, and answers with `command_received` and
+ * `command_result` events. The shape is the one v1 reserved, so no version change was needed.
+ */
 export interface CommandMessage {
   type: 'command';
   v: ProtocolVersion;

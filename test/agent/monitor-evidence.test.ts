@@ -34,6 +34,7 @@ test('a hang: evidence is read when the first attempt fails, once, and the resta
   const clock = new FakeClock();
   const calls: string[] = [];
   const units: UnitControl = {
+    resetFailed: async (name: string) => ({ ok: true, exitCode: 0, stdout: '', stderr: '', durationMs: 1, timedOut: false, argv: ['systemctl', 'reset-failed', name] }),
     async show() {
       calls.push('show');
       return running;

@@ -27,6 +27,7 @@ test('a crash seen by the PID watch: after the restart the next round comes at t
       ? { activeState: 'failed', subState: 'failed', nRestarts: 0, mainPid: 0, execMainStatus: 9, result: 'signal', startLimitHit: false }
       : { activeState: 'active', subState: 'running', nRestarts: 0, mainPid: pid, execMainStatus: 0, result: 'success', startLimitHit: false };
   const units: UnitControl = {
+    resetFailed: async (name: string) => ({ ok: true, exitCode: 0, stdout: '', stderr: '', durationMs: 1, timedOut: false, argv: ['systemctl', 'reset-failed', name] }),
     show: async () => props(),
     captureEvidence: async (unit) => ({ unit, properties: props(), journal: null }),
     async restart(unit) {

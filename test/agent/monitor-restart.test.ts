@@ -24,6 +24,7 @@ test('a restart whose systemctl times out while systemd still stops the busy ser
   let unit: UnitProperties = { activeState: 'active', subState: 'running', nRestarts: 0, mainPid: 10, execMainStatus: 0, result: 'success', startLimitHit: false };
   let restarts = 0;
   const units: UnitControl = {
+    resetFailed: async (name: string) => ({ ok: true, exitCode: 0, stdout: '', stderr: '', durationMs: 1, timedOut: false, argv: ['systemctl', 'reset-failed', name] }),
     show: async () => unit,
     captureEvidence: async (name) => ({ unit: name, properties: unit, journal: null }),
     async restart(name) {

@@ -32,7 +32,7 @@ test('a minimal config gets every default', () => {
   const c = parseCoordinatorConfig(FILE, MINIMAL, { env: {} });
   assert.deepEqual(c.listen, { host: '127.0.0.1', port: 7700 });
   assert.equal(c.dataDir, '/etc/llm-health/data', 'dataDir is relative to the config file');
-  assert.deepEqual(c.auth, { agentTokens: [{ token: 'a-token', agents: null, source: 'auth.agentTokens[0]' }], adminTokens: [], viewerTokens: [], evidenceWithoutToken: false });
+  assert.deepEqual(c.auth, { agentTokens: [{ token: 'a-token', agents: null, source: 'auth.agentTokens[0]' }], adminTokens: [], adminTokenNames: [], viewerTokens: [], evidenceWithoutToken: false });
   assert.deepEqual(c.fleet, { agentLostAfter: 30_000, heartbeatInterval: 10_000, helloTimeout: 10_000, retireAfter: 7 * 86_400_000 });
   assert.deepEqual(c.alerts, { groupBy: ['alertname', 'service'], groupWait: 10_000, groupInterval: 60_000, repeatInterval: 4 * 3_600_000, sendResolved: true });
   assert.deepEqual(c.notify, []);
@@ -40,6 +40,14 @@ test('a minimal config gets every default', () => {
   assert.deepEqual(c.limits, { maxPayload: 256 * 1024 });
   assert.deepEqual(c.silences, { maxDuration: 30 * 86_400_000 });
   assert.equal(c.log.level, 'info');
+});
+
+test('admin tokens may be named; plain ones are named after where they are configured; names are unique', () => {
+  const c = parseCoordinatorConfig(FILE, `auth:\n  agentTokens: [a-token]\n  adminTokens: [{ name: alice, token: t1 }, t2]\n`, { env: {} });
+  assert.deepEqual(c.auth.adminTokens, ['t1', 't2']);
+  assert.deepEqual(c.auth.adminTokenNames, ['alice', 'auth.adminTokens[1]']);
+  assert.throws(() => parseCoordinatorConfig(FILE, `auth:\n  agentTokens: [a-token]\n  adminTokens: [{ name: bob, token: t1 }, { name: bob, token: t2 }]\n`, { env: {} }), /duplicate admin token name "bob"/);
+  assert.throws(() => parseCoordinatorConfig(FILE, `auth:\n  agentTokens: [a-token]\n  adminTokens: [{ name: "no spaces", token: t1 }]\n`, { env: {} }));
 });
 
 test('the docs/configuration.md example parses, with ${VAR} expansion', () => {

@@ -118,6 +118,7 @@ test('every string in an evidence object is redacted; keys, numbers and nulls st
 test('the redacting unit control cleans evidence and systemctl output, and passes show through', async () => {
   const props = { activeState: 'failed', subState: 'failed', nRestarts: 0, mainPid: 0, execMainStatus: 1, result: 'exit-code', startLimitHit: false };
   const inner: UnitControl = {
+    resetFailed: async (name: string) => ({ ok: true, exitCode: 0, stdout: '', stderr: '', durationMs: 1, timedOut: false, argv: ['systemctl', 'reset-failed', name] }),
     show: async () => props,
     captureEvidence: async (unit) => ({ unit, journal: `started with --api-key ${OPENAI}`, properties: props }),
     restart: async (unit) => ({ ok: false, exitCode: 1, stdout: '', stderr: `Job failed: HF_TOKEN=${HF}`, durationMs: 3, timedOut: false, argv: ['systemctl', 'restart', unit] }),

@@ -15,10 +15,15 @@ function command(extra: Partial<UnitCommandOutcome> = {}): UnitCommandOutcome {
   return { ok: true, exitCode: 0, stdout: '', stderr: '', durationMs: 120, timedOut: false, argv: ['systemctl', 'restart', UNIT], ...extra };
 }
 
-/** A unit control whose `show` answers the given states in turn and counts restarts. */
-function units(shows: UnitProperties[], restart: () => Promise<UnitCommandOutcome>): UnitControl & { restarts: number } {
+/** A unit control whose `show` answers the given states in turn and counts restarts (and reset-faileds). */
+function units(shows: UnitProperties[], restart: () => Promise<UnitCommandOutcome>): UnitControl & { restarts: number; resets: number } {
   const control = {
     restarts: 0,
+    resets: 0,
+    resetFailed: async (unit: string) => {
+      control.resets++;
+      return { ok: true, exitCode: 0, stdout: '', stderr: '', durationMs: 1, timedOut: false, argv: ['systemctl', 'reset-failed', unit] };
+    },
     show: async () => shows.shift() ?? null,
     captureEvidence: async () => ({}),
     restart: async () => {
@@ -130,4 +135,23 @@ test('after a crash loop the start limit refuses the restart while Result still 
   // a failed dependency starts nothing either, and systemctl says so: not the start limit
   const dep = await restartUnit(units([{ ...crashed }], async () => command({ ok: false, exitCode: 1, stderr: 'A dependency job for llama.service failed.\n' })), UNIT, crashed);
   assert.equal(dep.kind, 'failed');
+});
+
+test('an operator restart resets the failed state first, then reads the unit again: a start-limit-hit unit restarts', async () => {
+  // before the reset systemd reports start-limit-hit; after it, the unit is inactive and restartable
+  const u = units([props('failed', { result: 'success' }), props('active')], async () => command());
+  const out = await restartUnit(u, UNIT, props('failed', { result: 'start-limit-hit', startLimitHit: true }), { resetFailed: true });
+  assert.equal(u.resets, 1);
+  assert.equal(u.restarts, 1);
+  assert.equal(out.kind, 'succeeded');
+});
+
+test('an operator restart of a unit the control refuses is refused before any restart', async () => {
+  const u = units([props('active')], async () => command());
+  u.resetFailed = async () => {
+    throw new Error('refusing unit "x.service": not one of this agent\'s configured units');
+  };
+  const out = await restartUnit(u, UNIT, undefined, { resetFailed: true });
+  assert.equal(out.kind, 'refused');
+  assert.equal(u.restarts, 0);
 });

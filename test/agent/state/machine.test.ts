@@ -219,3 +219,27 @@ test('a crash inside the grace is still a crash', () => {
   const r = step(initialStatus(T0, cfg), round(crash), T0 + 10, cfg);
   assert.equal(r.actions.length, 1);
 });
+
+test('an operator restart out of gave_up: restarting, flap window cleared, and automatic restarts resume', () => {
+  const one = { ...cfg, maxRestarts: 1 };
+  const { last: gaveUp } = run(initialStatus(T0, one), [
+    [T0, round(good)],
+    [T0 + 1000, round(crash)],
+    [T0 + 1100, { type: 'restart_finished', ok: true, reason: 'restarted' }],
+    [T0 + 2000, round(crash)],
+  ], one);
+  assert.equal(gaveUp.state, 'gave_up');
+  const op = step(gaveUp, { type: 'operator_restart', reason: 'restart requested by the coordinator' }, T0 + 3000, one);
+  assert.equal(op.status.state, 'restarting');
+  assert.deepEqual(op.status.recentRestarts, [], 'an operator restart clears the flap window and does not count in it');
+  assert.equal(op.actions.length, 0, 'the caller runs the operator restart itself');
+  assert.equal(op.status.restartCount, gaveUp.restartCount + 1);
+  const { last, steps } = run(op.status, [
+    [T0 + 3100, { type: 'restart_finished', ok: true, reason: 'restarted' }],
+    [T0 + 4000, round(good)],
+    [T0 + 5000, round(crash)],
+  ], one);
+  assert.equal(steps[1]!.status.state, 'healthy');
+  assert.equal(last.state, 'restarting', 'the next crash is restarted automatically again');
+  assert.equal(steps[2]!.actions.length, 1);
+});
