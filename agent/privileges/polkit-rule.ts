@@ -11,8 +11,9 @@ const HEADER = `// Part of llm-health. Installed as ${POLKIT_RULE_PATH} (install
 // overwrites an existing copy: this file holds the host's unit list).
 //
 // Lets the unprivileged \`${SERVICE_USER}\` user (llm-health-agent.service, llm-health-check.service,
-// the cron line) restart exactly the LLM server units listed in UNITS below. Nothing else: no
-// start, stop, reset-failed, enable, kill or set-property, and no other unit. systemd asks
+// the cron line) restart exactly the LLM server units listed in UNITS below, and reset-failed
+// them (an operator's restart job does it first, to clear systemd's start limit). Nothing
+// else: no start, stop, enable, kill or set-property, and no other unit. systemd asks
 // polkit for org.freedesktop.systemd1.manage-units with the details "unit" (the full unit name)
 // and "verb" ("restart", ...); reading a unit's state (systemctl show) needs no permission.
 // sudo is no alternative for the systemd units: they run with NoNewPrivileges=true, which

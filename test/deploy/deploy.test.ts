@@ -456,11 +456,12 @@ describe('polkit rule', () => {
     assert.equal(r.status, 0, r.stderr);
   });
 
-  test('allows exactly restart of exactly the listed units, for user llm-health only', () => {
+  test('allows exactly restart and reset-failed of exactly the listed units, for user llm-health only', () => {
     const decide = loadPolkitRule(source);
     for (const unit of SEED_UNITS) {
       assert.equal(decide(MANAGE, { unit, verb: 'restart' }), 'yes', `restart ${unit}`);
-      for (const verb of ['start', 'stop', 'reload', 'kill', 'set-property', 'reload-or-restart', 'try-restart', 'reset-failed']) {
+      assert.equal(decide(MANAGE, { unit, verb: 'reset-failed' }), 'yes', `reset-failed ${unit}`);
+      for (const verb of ['start', 'stop', 'reload', 'kill', 'set-property', 'reload-or-restart', 'try-restart']) {
         assert.equal(decide(MANAGE, { unit, verb }), 'no', `${verb} ${unit} must be refused`);
       }
       assert.equal(decide(MANAGE, { unit, verb: 'restart' }, 'mallory'), 'not_handled', 'other users are left to other rules');

@@ -4,12 +4,13 @@ import { polkitRule, polkitRuleUnits } from '../../../agent/privileges/polkit-ru
 import { MANAGE_UNITS, loadPolkitRule } from '../../helpers/polkit.js';
 
 const UNITS = ['llama-vision-server.service', 'getty@tty1.service', 'a:b_c.d-e.service'];
-const OTHER_VERBS = ['start', 'stop', 'reload', 'kill', 'set-property', 'reload-or-restart', 'try-restart', 'reset-failed', 'enable', ''];
+const OTHER_VERBS = ['start', 'stop', 'reload', 'kill', 'set-property', 'reload-or-restart', 'try-restart', 'enable', ''];
 
-test('the generated rule allows restart of exactly its units, for user llm-health only', () => {
+test('the generated rule allows restart and reset-failed of exactly its units, for user llm-health only', () => {
   const decide = loadPolkitRule(polkitRule(UNITS));
   for (const unit of UNITS) {
     assert.equal(decide(MANAGE_UNITS, { unit, verb: 'restart' }), 'yes', unit);
+    assert.equal(decide(MANAGE_UNITS, { unit, verb: 'reset-failed' }), 'yes', `reset-failed ${unit}`);
     for (const verb of OTHER_VERBS) assert.equal(decide(MANAGE_UNITS, { unit, verb }), 'no', `${verb} ${unit}`);
     for (const user of ['mallory', 'root', 'llm-health2', '']) assert.equal(decide(MANAGE_UNITS, { unit, verb: 'restart' }, user), 'not_handled', `user ${user}`);
   }

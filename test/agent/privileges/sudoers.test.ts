@@ -18,13 +18,14 @@ const visudo = ['/usr/sbin/visudo', '/usr/bin/visudo', '/sbin/visudo'].find((p) 
   }
 });
 
-test('one restart and one show line per unit, exactly as the agent runs them', () => {
+test('one restart, one reset-failed and one show line per unit, exactly as the agent runs them', () => {
   const text = sudoersFile(UNITS, SUDO);
   const rules = text.split('\n').filter((l) => l && !l.startsWith('#'));
   assert.equal(rules[0], 'Defaults:llm-health !requiretty');
   assert.equal(rules[1], 'llm-health ALL=(root) NOPASSWD: /usr/bin/systemctl restart llama-vision-server.service, /usr/bin/systemctl restart getty@tty1.service, /usr/bin/systemctl restart a\\:b.service');
-  assert.ok(rules[2]!.includes(`/usr/bin/systemctl show -p ${SHOW_PROPERTIES.join('\\,')} llama-vision-server.service`), rules[2]);
-  assert.equal(rules.length, 3);
+  assert.equal(rules[2], 'llm-health ALL=(root) NOPASSWD: /usr/bin/systemctl reset-failed llama-vision-server.service, /usr/bin/systemctl reset-failed getty@tty1.service, /usr/bin/systemctl reset-failed a\\:b.service');
+  assert.ok(rules[3]!.includes(`/usr/bin/systemctl show -p ${SHOW_PROPERTIES.join('\\,')} llama-vision-server.service`), rules[3]);
+  assert.equal(rules.length, 4);
   for (const l of rules) assert.ok(!l.includes('*') && !l.includes('ALL=(ALL)'), l);
 });
 
