@@ -8,7 +8,7 @@ import type { AgentGrant, AgentTokens } from '../agent-tokens.js';
 import { bearerToken } from '../auth.js';
 import type { FleetTracker } from '../fleet/tracker.js';
 import type { Store } from '../store/types.js';
-import { AgentConnection, type ConnectionRegistry } from './connection.js';
+import { AgentConnection, type AgentInputObserver, type ConnectionRegistry } from './connection.js';
 
 export interface HubDeps {
   /** agents' hellos and connection flags; their events */
@@ -20,6 +20,8 @@ export interface HubDeps {
   /** bytes; larger frames are closed by ws itself with 1009 before being buffered */
   maxPayload: number;
   helloTimeout: number;
+  /** metrics: stored events and received probe results */
+  observer?: AgentInputObserver;
 }
 
 /**
@@ -95,8 +97,8 @@ export class AgentHub implements ConnectionRegistry {
       ws.close(CloseCode.GoingAway, 'shutting down');
       return;
     }
-    const { store, fleet, clock, logger, maxPayload, helloTimeout } = this.deps;
-    const conn = new AgentConnection(ws, remote, grant, { store, fleet, clock, logger, registry: this, maxPayload, helloTimeout });
+    const { store, fleet, clock, logger, maxPayload, helloTimeout, observer } = this.deps;
+    const conn = new AgentConnection(ws, remote, grant, { store, fleet, clock, logger, registry: this, maxPayload, helloTimeout, ...(observer ? { observer } : {}) });
     this.connections.set(conn, ws);
     this.slots.set(conn, this.nextSlot++ % HEARTBEAT_SLICES);
     ws.on('close', () => this.connections.delete(conn));
