@@ -1,4 +1,4 @@
-import type { Registry } from 'prom-client';
+import { collectDefaultMetrics, type Registry } from 'prom-client';
 import { processMetrics } from '../../shared/metrics/process.js';
 import type { OutcomeHook } from '../delivery/worker.js';
 import type { AgentInputObserver } from '../hub/connection.js';
@@ -20,7 +20,7 @@ export interface CoordinatorMetrics {
  * in one process (the tests) each export only their own fleet.
  */
 export function registerCoordinatorMetrics(registry: Registry, deps: FleetMetricsDeps & AlertMetricsDeps, options: { processMetrics?: boolean } = {}): CoordinatorMetrics {
-  if (options.processMetrics !== false) processMetrics(registry);
+  if (options.processMetrics !== false) processMetrics(registry, collectDefaultMetrics);
   const fleet = registerFleetMetrics(registry, deps);
   const alerts = registerAlertMetrics(registry, deps);
   return { observer: fleet.observer, onOutcome: alerts.onOutcome, stop: fleet.stop };

@@ -5,6 +5,7 @@ import type { ValidateFunction } from 'ajv';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { configAjv, loadYamlConfig, logSchema, readConfigFile, type LoadOptions } from './load.js';
 import { pemFile, readPemFiles, type PemFiles } from './tls-files.js';
+import { agentMetricsSchema, parseAgentMetrics, type AgentMetricsConfig } from './agent-metrics.js';
 
 export const SERVICE_KINDS = ['llamacpp', 'vllm', 'tgi', 'ollama', 'sglang', 'openai', 'http', 'tcp'] as const;
 export type ServiceKind = (typeof SERVICE_KINDS)[number];
@@ -164,6 +165,7 @@ export const agentConfigSchema = {
       },
     },
     log: logSchema,
+    metrics: agentMetricsSchema,
   },
 } as const;
 
@@ -241,6 +243,8 @@ export interface AgentConfig {
   restart: RestartConfig;
   gpu: GpuConfig;
   log: { file?: string; level: string };
+  /** the agent's own Prometheus endpoint; absent: none (prom-client is not even loaded) */
+  metrics?: AgentMetricsConfig;
 }
 
 let compiled: ValidateFunction | undefined;
@@ -327,6 +331,7 @@ export function parseAgentConfig(file: string, text: string, options: LoadOption
 
   const r = raw.restart as Raw;
   issues.push(...redactPatternIssues(r.redact as string[]));
+  const metrics = parseAgentMetrics(raw.metrics, issues);
   if (issues.length) throw new ConfigError(file, issues);
   return {
     file,
@@ -336,6 +341,7 @@ export function parseAgentConfig(file: string, text: string, options: LoadOption
     restart: { ...(r as RestartConfig), systemctl: Array.isArray(r.systemctl) ? r.systemctl : [r.systemctl] },
     gpu: raw.gpu as GpuConfig,
     log: raw.log as AgentConfig['log'],
+    ...(metrics ? { metrics } : {}),
   };
 }
 
