@@ -2,12 +2,13 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { AgentConfig } from '../shared/config/agent-config.js';
 import { EventLog, type EventSink } from './events.js';
-import { PID_WATCH_MS, ServiceMonitor, type ServiceSnapshot } from './monitor.js';
+import { PID_WATCH_MS, ServiceMonitor, type RoundRunner, type ServiceSnapshot } from './monitor.js';
 import { createProbeRuntime, createUnitControl, type ProbeRuntime } from './wiring.js';
 import { GpuMonitor } from './gpu-monitor.js';
 import { Pacer } from './pacer.js';
 import { stuckCycle } from './liveness.js';
 import type { UnitControl } from './unit-control.js';
+import type { RoundResult } from './probes/types.js';
 
 export interface AgentDeps {
   clock: Clock;
@@ -20,6 +21,8 @@ export interface AgentDeps {
   /** extra event sinks (the coordinator link's spool) */
   sinks?: EventSink[];
   version?: string;
+  /** sees every finished probe round (the metrics endpoint's histogram) */
+  onRound?: (service: { name: string; kind: string }, result: RoundResult) => void;
 }
 
 export interface RunningAgent {
@@ -57,7 +60,7 @@ export function startAgent(config: AgentConfig, deps: AgentDeps): RunningAgent {
       units,
       restart: config.restart,
       pacer,
-      runRound: probing.runRound,
+      runRound: deps.onRound ? observed(service, probing.runRound, deps.onRound) : probing.runRound,
       resetRoundState: probing.resetRoundState,
     });
     // a closed keep-alive connection may be a dead server: look at its PID now rather than
@@ -93,5 +96,13 @@ export function startAgent(config: AgentConfig, deps: AgentDeps): RunningAgent {
       await gpu?.stop();
       await probes.close();
     },
+  };
+}
+
+function observed(service: { name: string; kind: string }, run: RoundRunner, onRound: NonNullable<AgentDeps['onRound']>): RoundRunner {
+  return async (hooks) => {
+    const result = await run(hooks);
+    onRound(service, result);
+    return result;
   };
 }

@@ -4,6 +4,7 @@ import type { AgentConfig } from '../shared/config/agent-config.js';
 import type { GpuInfo } from '../shared/protocol/messages.js';
 import { startAgent, type RunningAgent } from './agent.js';
 import type { CoordinatorLink } from './link/client.js';
+import type { MetricsEndpoint } from './metrics/server.js';
 import { EventLog } from './events.js';
 import type { GpuReading } from './gpu/nvidia-smi.js';
 import { gpuProblems } from './gpu/nvidia-smi.js';
@@ -19,6 +20,8 @@ export interface AgentProcessDeps {
 export interface AgentProcess {
   agent: RunningAgent;
   link: CoordinatorLink | null;
+  /** the port of the metrics endpoint (`metrics.listen`), or null */
+  metricsPort: number | null;
   stop(): Promise<void>;
 }
 
@@ -54,7 +57,15 @@ export async function startAgentProcess(config: AgentConfig, deps: AgentProcessD
     });
     events.addSink(link);
   }
-  const agent = startAgent(config, { clock: deps.clock, logger: deps.logger, version: deps.version, events });
+  // before the agent starts, so its first rounds and events are counted, and a port in use
+  // stops the start before any monitor runs
+  let metrics: MetricsEndpoint | null = null;
+  if (config.metrics) {
+    const { startMetricsEndpoint } = await import('./metrics/server.js');
+    metrics = await startMetricsEndpoint(config.metrics, () => ({ snapshot: () => agentRef?.snapshot() ?? [], ...(link ? { link } : {}) }), deps.logger.child({ component: 'metrics' }));
+    events.addSink(metrics.sink);
+  }
+  const agent = startAgent(config, { clock: deps.clock, logger: deps.logger, version: deps.version, events, ...(metrics ? { onRound: metrics.observeRound } : {}) });
   agentRef = agent;
   if (config.coordinator) commands = startCommandRunner(config.coordinator.spoolDir, agent, deps);
   link?.start();
@@ -62,9 +73,11 @@ export async function startAgentProcess(config: AgentConfig, deps: AgentProcessD
   return {
     agent,
     link,
+    metricsPort: metrics?.port ?? null,
     async stop() {
       await agent.stop();
       await link?.stop();
+      await metrics?.close();
     },
   };
 }

@@ -33,6 +33,9 @@ import { registerAlertRoutes } from './http/alerts-api.js';
 import { registerSilenceRoutes } from './http/silences-api.js';
 import { registerRestartRoutes } from './http/restarts-api.js';
 import { RestartScheduler } from './jobs/scheduler.js';
+import { Registry } from 'prom-client';
+import { registerMetricsRoute } from './http/metrics-api.js';
+import { registerCoordinatorMetrics } from './metrics/index.js';
 
 /**
  * Composition root: builds every coordinator dependency and wires them together. No other
@@ -47,6 +50,8 @@ export interface CoordinatorDeps {
   store?: Store;
   /** reported by /healthz */
   version?: string;
+  /** where GET /metrics collects from; default: a registry of its own (never prom-client's global one) */
+  metricsRegistry?: Registry;
 }
 
 export interface RunningCoordinator {
@@ -90,6 +95,16 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     }
     const fleet = new FleetTracker(clock, config.fleet.agentLostAfter, fleetFromAgents(await store.fleet.listAgents(), clock.now()), config.fleet.retireAfter);
     let scheduler: RestartScheduler | undefined;
+    let pipeline: AlertPipeline | undefined;
+    const metricsRegistry = deps.metricsRegistry ?? new Registry();
+    const metrics = registerCoordinatorMetrics(metricsRegistry, {
+      fleet,
+      connections: () => hub?.connectionCount ?? 0,
+      alertCounts: () => pipeline?.counts(),
+      receivers: config.notify.map((n) => n.name),
+      pendingCounts: () => store.outbox.pendingCounts(),
+    });
+    stops.push(metrics.stop);
     const agentHub = new AgentHub({
       observe: (input) => scheduler?.observe(input),
       store,
@@ -99,6 +114,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       agentTokens,
       maxPayload: config.limits.maxPayload,
       helloTimeout: config.fleet.helloTimeout,
+      observer: metrics.observer,
     });
     hub = agentHub;
 
@@ -119,16 +135,16 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     });
     registerStatusPage(router, { fleet });
     registerHostRoutes(router, { fleet, store: store.fleet, clock, logger });
+    registerMetricsRoute(router, metricsRegistry);
 
     // Alerts: rules over fleet state → silences/inhibition/grouping/dedup → durable outbox →
     // one delivery worker per receiver. The pipeline starts once the URL is known.
     const notifyDispatcher = createNotifyDispatcher();
     const notifiers = config.notify.map((n) => createNotifier(n, { dispatcher: notifyDispatcher, logger: logger.child({ receiver: n.name }), now: () => clock.now() }));
-    const delivery = new DeliveryService({ store: store.outbox, notifiers, clock, logger: logger.child({ component: 'delivery' }) });
+    const delivery = new DeliveryService({ store: store.outbox, notifiers, clock, logger: logger.child({ component: 'delivery' }), onOutcome: metrics.onOutcome });
     stops.push(() => void notifyDispatcher.close());
     const silences = new SilenceCache(store.silences, clock, logger);
     await silences.load();
-    let pipeline: AlertPipeline | undefined;
     registerSilenceRoutes(router, { store: store.silences, clock, logger, maxDuration: config.silences.maxDuration, onChange: (silence) => {
       silences.put(silence);
       pipeline?.update(fleet.state);

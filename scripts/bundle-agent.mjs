@@ -74,6 +74,12 @@ const versionPlugin = {
 const guardPlugin = {
   name: 'llm-health-agent-guard',
   setup(build) {
+    // The metrics endpoint imports prom-client at run time, only when metrics.listen is set:
+    // left out of the bundle (it would cost every agent its source text in memory) and
+    // loaded from a node_modules beside the bundle; anywhere else it stays forbidden.
+    build.onResolve({ filter: /^prom-client$/ }, (args) =>
+      args.kind === 'dynamic-import' && relative(root, args.importer) === join('agent', 'metrics', 'server.ts') ? { path: args.path, external: true } : undefined,
+    );
     const re = new RegExp(`^(${FORBIDDEN.map((n) => n.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')).join('|')})(/|$)`);
     build.onResolve({ filter: re }, (args) => ({
       errors: [{ text: `the one-file agent must not depend on ${JSON.stringify(args.path)} (imported by ${relative(root, args.importer)}); keep it behind the coordinator` }],

@@ -2,7 +2,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import { CloseCode, PROTOCOL_VERSION } from '../../shared/protocol/constants.js';
-import type { AgentMessage, CommandMessage, CoordinatorMessage, EventsMessage, HelloMessage } from '../../shared/protocol/messages.js';
+import type { AgentMessage, CommandMessage, CoordinatorMessage, Event, EventsMessage, HelloMessage, ProbesMessage } from '../../shared/protocol/messages.js';
 import { closeCodeFor, encodeMessage, parseAgentMessage } from '../../shared/protocol/parse.js';
 import type { AgentGrant } from '../agent-tokens.js';
 import type { FleetTracker } from '../fleet/tracker.js';
@@ -29,8 +29,16 @@ export interface ConnectionRegistry {
   release(conn: AgentConnection): boolean;
 }
 
+/** Sees what hello'd agents report, for counters that fleet state cannot give back (metrics). */
+export interface AgentInputObserver {
+  /** events stored for the first time (replays are not repeated here) */
+  eventsStored(agentId: string, events: readonly Event[]): void;
+  probesReceived(agentId: string, msg: ProbesMessage): void;
+}
+
 export interface ConnectionDeps {
   store: Pick<Store, 'fleet' | 'events'>;
+  observer?: AgentInputObserver;
   fleet: FleetTracker;
   clock: Clock;
   logger: Logger;
@@ -154,7 +162,8 @@ export class AgentConnection {
       case 'snapshot':
         return this.report({ type: 'snapshot', at, agentId, msg });
       case 'probes':
-        return this.report({ type: 'probes', at, agentId, msg });
+        this.report({ type: 'probes', at, agentId, msg });
+        return this.deps.observer?.probesReceived(agentId, msg);
       case 'gpu':
         return fleet.apply({ type: 'gpu', at, agentId, msg });
       case 'heartbeat':
@@ -177,6 +186,7 @@ export class AgentConnection {
     const result = await store.events.appendEvents(agentId, msg.events, at);
     // Only new events reach the fleet state (and, later, alerts): exactly once.
     for (const event of result.inserted) this.report({ type: 'event', at, event });
+    if (result.inserted.length > 0) this.deps.observer?.eventsStored(agentId, result.inserted);
     for (const ack of result.acks) {
       if (ack.seq > 0) this.send({ type: 'ack', v: PROTOCOL_VERSION, bootId: ack.bootId, seq: ack.seq });
     }

@@ -10,7 +10,7 @@ import { bearerToken } from '../auth.js';
 import type { FleetTracker } from '../fleet/tracker.js';
 import type { FleetInput } from '../fleet/types.js';
 import type { Store } from '../store/types.js';
-import { AgentConnection, type ConnectionRegistry } from './connection.js';
+import { AgentConnection, type AgentInputObserver, type ConnectionRegistry } from './connection.js';
 
 export interface HubDeps {
   /** agents' hellos and connection flags; their events */
@@ -24,6 +24,8 @@ export interface HubDeps {
   helloTimeout: number;
   /** every agent report as it is processed (ConnectionDeps.observe) */
   observe?: (input: FleetInput) => void;
+  /** metrics: stored events and received probe results */
+  observer?: AgentInputObserver;
 }
 
 /**
@@ -99,8 +101,8 @@ export class AgentHub implements ConnectionRegistry {
       ws.close(CloseCode.GoingAway, 'shutting down');
       return;
     }
-    const { store, fleet, clock, logger, maxPayload, helloTimeout, observe } = this.deps;
-    const conn = new AgentConnection(ws, remote, grant, { store, fleet, clock, logger, registry: this, maxPayload, helloTimeout, observe });
+    const { store, fleet, clock, logger, maxPayload, helloTimeout, observe, observer } = this.deps;
+    const conn = new AgentConnection(ws, remote, grant, { store, fleet, clock, logger, registry: this, maxPayload, helloTimeout, observe, ...(observer ? { observer } : {}) });
     this.connections.set(conn, ws);
     this.slots.set(conn, this.nextSlot++ % HEARTBEAT_SLICES);
     ws.on('close', () => this.connections.delete(conn));

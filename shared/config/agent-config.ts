@@ -5,6 +5,7 @@ import type { ValidateFunction } from 'ajv';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { asMapping, configAjv, finishConfig, loadYamlConfig, logSchema, readConfigFile, type LoadOptions } from './load.js';
 import { pemFile, readPemFiles, type PemFiles } from './tls-files.js';
+import { agentMetricsSchema, parseAgentMetrics, type AgentMetricsConfig } from './agent-metrics.js';
 
 export const SERVICE_KINDS = ['llamacpp', 'vllm', 'tgi', 'ollama', 'sglang', 'openai', 'http', 'tcp'] as const;
 export type ServiceKind = (typeof SERVICE_KINDS)[number];
@@ -166,6 +167,7 @@ export const agentConfigSchema = {
       },
     },
     log: logSchema,
+    metrics: agentMetricsSchema,
   },
 } as const;
 
@@ -243,6 +245,8 @@ export interface AgentConfig {
   restart: RestartConfig;
   gpu: GpuConfig;
   log: { file?: string; level: string };
+  /** the agent's own Prometheus endpoint; absent: none (prom-client is not even loaded) */
+  metrics?: AgentMetricsConfig;
 }
 
 let compiled: ValidateFunction | undefined;
@@ -334,6 +338,7 @@ export function parseAgentConfig(file: string, text: string, options: LoadOption
 
   const r = asMapping(raw.restart);
   if (Array.isArray(r.redact)) issues.push(...redactPatternIssues(r.redact.filter((p: unknown): p is string => typeof p === 'string')));
+  const metrics = parseAgentMetrics(raw.metrics, issues);
   finishConfig(loaded, issues);
   const agent = asMapping(raw.agent);
   return {
@@ -344,6 +349,7 @@ export function parseAgentConfig(file: string, text: string, options: LoadOption
     restart: { ...(r as RestartConfig), systemctl: Array.isArray(r.systemctl) ? r.systemctl : [r.systemctl] },
     gpu: raw.gpu as GpuConfig,
     log: raw.log as AgentConfig['log'],
+    ...(metrics ? { metrics } : {}),
   };
 }
 
