@@ -49,7 +49,7 @@ ${renderFleetTable(view)}
 </div>
 <section aria-labelledby="hosts-title"><h2 id="hosts-title">Hosts</h2><div id="hosts"></div></section>
 <div class="panels">
-<section aria-labelledby="alerts-title"><h2 id="alerts-title">Alerts</h2><div id="silence-form"></div><div id="alerts"></div></section>
+<section class="wide" aria-labelledby="alerts-title"><h2 id="alerts-title">Alerts</h2><div id="silence-form"></div><div id="alerts"></div></section>
 <section aria-labelledby="silences-title"><h2 id="silences-title">Silences</h2><div id="silences"></div></section>
 <section aria-labelledby="events-title"><h2 id="events-title">Recent events</h2><div id="events"></div></section>
 </div>

@@ -34,7 +34,7 @@ export class AlertsView {
         { 'data-fingerprint': a.fingerprint, 'data-alert-state': a.state, class: `alert sev-${a.labels.severity ?? 'none'}` },
         h('th', { scope: 'row' }, a.labels.alertname ?? '?'),
         h('td', {}, [a.labels.host, a.labels.service, a.labels.gpu !== undefined ? `GPU ${a.labels.gpu}` : undefined].filter(Boolean).join(' / ')),
-        h('td', {}, h('span', { class: `badge tone-${a.state === 'firing' ? 'bad' : 'idle'}` }, a.state === 'firing' ? '🔔 firing' : `🔕 ${muted}`)),
+        h('td', {}, h('span', { class: `badge tone-${a.state === 'firing' ? 'bad' : 'idle'}` }, a.state === 'firing' ? '● firing' : `○ ${muted}`)),
         h('td', {}, a.labels.severity ?? ''),
         h('td', {}, a.annotations.summary ?? '', a.annotations.description ? h('small', { class: 'desc' }, a.annotations.description) : null),
         h('td', {}, timeEl(a.startsAt)),
