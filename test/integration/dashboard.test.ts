@@ -107,7 +107,9 @@ describe('dashboard in Chromium: a coordinator and a real agent', { skip }, () =
   before(async () => {
     t = await startTestCoordinator('fleet: { agentLostAfter: 2s, heartbeatInterval: 1s }\n');
     h = createHarness();
-    const llama = await h.startEmulator('dash-llama.service', 'llamacpp');
+    // a restarted server loads its model for 2.5 s: the agent's restart is immediate and takes
+    // ~0.3 s, so without this a whole failure could fall between two of the page's 1 s polls
+    const llama = await h.startEmulator('dash-llama.service', 'llamacpp', ['--load-time', '2500ms']);
     const qwen = await h.startEmulator('dash-qwen.service', 'vllm');
     // nvidia-smi as the agent runs it: the fixture of two busy H100s, one with ECC errors
     const smi = join(h.dir, 'fake-nvidia-smi');
