@@ -35,15 +35,20 @@ export function sendError(res: ServerResponse, err: HttpError): void {
   sendJson(res, err.status, { error: { code: err.code, message: err.message } }, err.headers);
 }
 
-export function sendHtml(res: ServerResponse, status: number, html: string): void {
+/**
+ * The default policy is for pages with no scripts that load nothing (the login form): an
+ * injected string could not load anything either. frame-ancestors does not fall back to
+ * default-src: without it any site could frame the page (clickjacking); X-Frame-Options says
+ * the same to browsers that predate it. The dashboard passes its own policy.
+ */
+export const NO_SCRIPT_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
+
+export function sendHtml(res: ServerResponse, status: number, html: string, csp = NO_SCRIPT_CSP): void {
   res.writeHead(status, {
     ...COMMON_HEADERS,
     'Content-Type': 'text/html; charset=utf-8',
     'Content-Length': Buffer.byteLength(html),
-    // The page has no scripts and loads nothing; say so, so an injected string could not either.
-    // frame-ancestors does not fall back to default-src: without it any site could frame the
-    // page (clickjacking); X-Frame-Options says the same to browsers that predate it.
-    'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    'Content-Security-Policy': csp,
     'X-Frame-Options': 'DENY',
   });
   res.end(html);

@@ -111,15 +111,20 @@ describe('HTTP API (open: no viewer tokens)', () => {
     assert.equal(head.status, 200);
   });
 
-  test('GET / lists the fleet in HTML, escaped, refreshing itself, not to be framed', async () => {
+  test('GET / lists the fleet in HTML, escaped, refreshing itself without scripts, loading only its own files, not to be framed', async () => {
     const res = await fetch(`${base}/`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type')!, /text\/html/);
-    assert.equal(res.headers.get('content-security-policy'), "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'", 'no framing; the inline styles still apply');
+    assert.equal(
+      res.headers.get('content-security-policy'),
+      "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+      'no framing, nothing inline, nothing from elsewhere',
+    );
     assert.equal(res.headers.get('x-frame-options'), 'DENY');
     const html = await res.text();
-    assert.ok(!/<script/i.test(html), 'no scripts: the policy allows none');
-    assert.match(html, /http-equiv="refresh"/);
+    assert.deepEqual([...html.matchAll(/<script[^>]*>/gi)].map((m) => m[0]), ['<script type="module" src="/ui/main.js">'], 'one module from this origin, no inline script');
+    assert.ok(!/ style=/i.test(html), 'no inline styles: the policy refuses them');
+    assert.match(html, /<noscript><meta http-equiv="refresh" content="5"><\/noscript>/, 'only a browser without JavaScript reloads');
     assert.match(html, /gpu-a/);
     assert.match(html, /llama/);
     assert.match(html, /served by fallback &#60;b&#62;/);

@@ -1,0 +1,255 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium driven by playwright-core) against a
+ * real coordinator and a real agent process watching emulated servers under the service
+ * manager stand-in. What it shows: the fleet with GPU figures; a killed server's tile turns
+ * to the failure and back to healthy without a reload, each within 2 s of the agent's event;
+ * a killed agent gets the offline banner; a silence made in the page reaches the API and can
+ * be expired there too; behind viewer tokens the page works through the login cookie and says
+ * when the coordinator is gone; no console errors. Screenshots go to $TEST_ARTIFACTS_DIR
+ * (default test-artifacts/).
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createHarness, waitFor, type AgentProcess, type Harness } from '../helpers/agent-harness.js';
+import { ADMIN_TOKEN, AGENT_TOKEN, VIEWER_TOKEN, startTestCoordinator, wsUrl, type TestCoordinator } from '../coordinator/helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = resolve(new URL('../../..', import.meta.url).pathname);
+const ARTIFACTS = process.env.TEST_ARTIFACTS_DIR ?? join(ROOT, 'test-artifacts');
+const FIXTURE_GPUS = join(ROOT, 'test', 'fixtures', 'nvidia-smi', 'h100x2-problems.csv');
+/** The page polls the fleet every second; a change must be on screen within this of the agent's event. */
+const UPDATE_BUDGET_MS = 2000;
+const HOST = 'gpu-dash';
+
+// Under CI the browser is installed by .ci/run: a missing one is a failure there, not a skip.
+const skip = !existsSync(CHROMIUM) && process.env.CI !== 'true' ? `${CHROMIUM} is missing (apt-get install chromium); CI=true runs this anyway` : false;
+
+let browser: Browser;
+
+before(async () => {
+  if (skip) return;
+  mkdirSync(ARTIFACTS, { recursive: true });
+  // root in a container has no user namespace for Chromium's sandbox
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], timeout: 30_000 });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** A page that collects its console errors and uncaught exceptions. */
+async function openPage(): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(10_000);
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  return { page, errors };
+}
+
+async function shoot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
+}
+
+/** Records, in the page, when each service tile's state attribute changes (page clock). */
+const RECORD_STATES = `(() => {
+  window.__states = [];
+  window.__loadId = window.__loadId || Math.random().toString(36).slice(2);
+  const root = document.getElementById('hosts');
+  new MutationObserver((records) => {
+    const t = Date.now();
+    for (const r of records) {
+      const el = r.target;
+      if (r.attributeName !== 'data-state' || !el.dataset || !el.dataset.service) continue;
+      window.__states.push({ host: el.closest('[data-host]').dataset.host, service: el.dataset.service, state: el.dataset.state, badge: el.querySelector('.badge').textContent, t });
+    }
+  }).observe(root, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
+  return window.__loadId;
+})()`;
+
+interface StateRecord {
+  host: string;
+  service: string;
+  state: string;
+  badge: string;
+  t: number;
+}
+
+interface ApiEvent {
+  agentId: string;
+  at: string;
+  type: string;
+  service?: string;
+  from?: string;
+  to?: string;
+}
+
+describe('dashboard in Chromium: a coordinator and a real agent', { skip }, () => {
+  let t: TestCoordinator;
+  let h: Harness;
+  let agent: AgentProcess;
+  let page: Page;
+  let errors: string[];
+  let loadId: string;
+
+  const api = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
+    const res = await fetch(`${t.coord.url}${path}`, init);
+    if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+    return (await res.json()) as T;
+  };
+  const tile = (service: string) => page.locator(`[data-host="${HOST}"] [data-service="${service}"]`);
+
+  before(async () => {
+    t = await startTestCoordinator('fleet: { agentLostAfter: 2s, heartbeatInterval: 1s }\n');
+    h = createHarness();
+    // a restarted server loads its model for 2.5 s: the agent's restart is immediate and takes
+    // ~0.3 s, so without this a whole failure could fall between two of the page's 1 s polls
+    const llama = await h.startEmulator('dash-llama.service', 'llamacpp', ['--load-time', '2500ms']);
+    const qwen = await h.startEmulator('dash-qwen.service', 'vllm');
+    // nvidia-smi as the agent runs it: the fixture of two busy H100s, one with ECC errors
+    const smi = join(h.dir, 'fake-nvidia-smi');
+    writeFileSync(smi, `#!/bin/sh\ncat '${FIXTURE_GPUS}'\n`, { mode: 0o755 });
+    agent = h.spawnAgent(`agent: { id: ${HOST}, labels: { rack: r1 } }
+coordinator: { url: '${wsUrl(t.coord)}', token: '${AGENT_TOKEN}', spoolDir: '${join(h.dir, 'spool')}', heartbeat: 1s, reconnectMax: 2s }
+defaults: { interval: 1s, timeout: 1s, retries: 2, retryDelay: 300ms, startupGrace: 10s, recoverAfter: 1 }
+gpu: { enabled: true, interval: 2s, command: '${smi}' }
+restart: { maxRestarts: 20, window: 10m, backoff: 200ms }
+services:
+  - { name: llama-vision, kind: llamacpp, url: 'http://127.0.0.1:${llama}', unit: dash-llama.service }
+  - { name: qwen-vl, kind: vllm, url: 'http://127.0.0.1:${qwen}', unit: dash-qwen.service }
+`);
+    ({ page, errors } = await openPage());
+  });
+
+  after(async () => {
+    await page?.close();
+    await h?.cleanup();
+    await t?.close();
+  });
+
+  test('shows the fleet: the host, each service healthy in words, the GPU figures', async () => {
+    await page.goto(`${t.coord.url}/`);
+    await tile('llama-vision').and(page.locator('[data-state="healthy"]')).waitFor({ timeout: 20_000 });
+    await tile('qwen-vl').and(page.locator('[data-state="healthy"]')).waitFor({ timeout: 10_000 });
+    assert.match((await tile('llama-vision').locator('.badge').textContent())!, /healthy/, 'the state in words, not colour alone');
+    assert.equal(await page.locator('#static').isHidden(), true, 'the no-JS table made way for the live view');
+    const gpus = page.locator(`[data-host="${HOST}"] .gpus`);
+    await gpus.getByText('NVIDIA H100 80GB HBM3').first().waitFor({ timeout: 10_000 });
+    const gpuText = (await gpus.textContent())!;
+    assert.match(gpuText, /100 % busy/);
+    assert.match(gpuText, /89 °C/);
+    assert.match(gpuText, /2 uncorrected ECC errors/);
+    assert.equal(await page.locator('#link').textContent(), '● live');
+    loadId = (await page.evaluate(RECORD_STATES)) as string;
+    await shoot(page, 'fleet');
+  });
+
+  test('a killed server: its tile shows the failure, then healthy again, each within 2 s of the agent\'s event, without a reload', async () => {
+    const killedAt = Date.now();
+    process.kill(h.sandbox.mainPid('dash-llama.service'), 'SIGKILL');
+    let failed: ApiEvent | undefined;
+    let healed: ApiEvent | undefined;
+    await waitFor(async () => {
+      const { events } = await api<{ events: ApiEvent[] }>(`/api/v1/events?host=${HOST}&service=llama-vision&type=state_changed&since=${killedAt - 1000}`);
+      failed = events.find((e) => e.from === 'healthy' && e.to !== 'healthy');
+      healed = failed && events.find((e) => e.to === 'healthy' && Date.parse(e.at) >= Date.parse(failed!.at));
+      return healed !== undefined;
+    }, 30_000, 'the agent reports llama-vision failed and healthy again');
+    // the last change reaches the page within the budget; give it that long before reading
+    await tile('llama-vision').and(page.locator('[data-state="healthy"]')).waitFor({ timeout: UPDATE_BUDGET_MS + 1000 });
+    const states = (await page.evaluate('window.__states')) as StateRecord[];
+    const mine = states.filter((s) => s.host === HOST && s.service === 'llama-vision');
+    const shownFailed = mine.find((s) => s.state !== 'healthy');
+    const shownHealed = shownFailed && mine.find((s) => s.state === 'healthy' && s.t >= shownFailed.t);
+    assert.ok(shownFailed && shownHealed, `the tile went through a failure and back: ${JSON.stringify(mine)}`);
+    const failLag = shownFailed.t - Date.parse(failed!.at);
+    const healLag = shownHealed.t - Date.parse(healed!.at);
+    console.log(`dashboard update latency: failure ${failLag} ms (${failed!.to} at ${failed!.at}, shown ${shownFailed.state}), healthy ${healLag} ms`);
+    assert.ok(failLag <= UPDATE_BUDGET_MS, `failure shown ${failLag} ms after the agent's event`);
+    assert.ok(healLag <= UPDATE_BUDGET_MS, `healthy shown ${healLag} ms after the agent's event`);
+    assert.match(shownFailed.badge, new RegExp(shownFailed.state === 'gave_up' ? 'gave up' : shownFailed.state), 'the failure in words');
+    assert.equal(await page.evaluate('window.__loadId'), loadId, 'the same page load: no reload');
+    // the restart is counted and its evidence is one click away
+    await tile('llama-vision').getByText(/1 restart/).waitFor();
+    await tile('llama-vision').getByRole('button', { name: 'Last restart evidence' }).click();
+    await tile('llama-vision').locator('.evidence').getByText('Restart started').waitFor();
+    assert.match((await tile('llama-vision').locator('.evidence').textContent())!, /only to token holders/, 'an open API keeps evidence from anonymous readers');
+    await shoot(page, 'restart');
+  });
+
+  test('a killed agent: the host shows the offline banner', async () => {
+    await agent.stop('SIGKILL');
+    const banner = page.locator(`[data-host="${HOST}"] .banner.offline`);
+    await banner.waitFor({ state: 'visible', timeout: 5000 });
+    assert.match((await banner.textContent())!, /Agent offline since \S+/);
+    assert.equal(await banner.getAttribute('role'), 'alert');
+  });
+
+  test('a silence created from the page, from the alert\'s labels, appears in the API; the page can expire it', async () => {
+    const row = page.locator('tr[data-alert-state="firing"]').filter({ hasText: 'LLMAgentOffline' });
+    await row.waitFor({ timeout: 15_000 });
+    await page.getByLabel('Admin token', { exact: true }).fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Keep for this tab' }).click();
+    await row.getByRole('button', { name: /^Silence LLMAgentOffline on gpu-dash/ }).click();
+    await page.getByLabel('Comment').fill('agent host rebooting');
+    await page.getByLabel('Created by').fill('dashboard-test');
+    await page.getByRole('button', { name: 'Create silence' }).click();
+    let silence: { id: string; state: string; comment: string; createdBy: string; matchers: { name: string; value: string }[] } | undefined;
+    await waitFor(async () => {
+      const { silences } = await api<{ silences: NonNullable<typeof silence>[] }>('/api/v1/silences');
+      silence = silences.find((s) => s.comment === 'agent host rebooting');
+      return silence !== undefined;
+    }, 5000, 'the silence in GET /api/v1/silences');
+    assert.equal(silence!.createdBy, 'dashboard-test');
+    assert.deepEqual(silence!.matchers.map((m) => `${m.name}=${m.value}`).sort(), ['alertname=LLMAgentOffline', `host=${HOST}`]);
+    await page.locator('tr[data-alert-state="suppressed"]').filter({ hasText: 'LLMAgentOffline' }).waitFor({ timeout: 8000 });
+    await page.locator(`tr[data-silence="${silence!.id}"]`).waitFor({ timeout: 8000 });
+    await shoot(page, 'silenced');
+    await page.locator(`tr[data-silence="${silence!.id}"]`).getByRole('button', { name: /^Expire/ }).click();
+    await waitFor(async () => (await api<{ state: string }>(`/api/v1/silences/${silence!.id}`)).state === 'expired', 5000, 'the silence expired');
+  });
+
+  test('no console errors in the whole session', () => {
+    assert.deepEqual(errors, []);
+  });
+});
+
+describe('dashboard in Chromium: behind viewer tokens', { skip }, () => {
+  let t: TestCoordinator;
+  let page: Page;
+  let errors: string[];
+
+  before(async () => {
+    t = await startTestCoordinator('', {}, { viewerTokens: [VIEWER_TOKEN] });
+    ({ page, errors } = await openPage());
+  });
+
+  after(async () => {
+    await page?.close();
+    await t?.close().catch(() => undefined);
+  });
+
+  test('the login leads to a live page: its requests carry the session cookie', async () => {
+    await page.goto(`${t.coord.url}/`);
+    assert.match(page.url(), /\/login$/, 'a browser without a session is sent to the login');
+    await page.getByLabel('Token').fill(VIEWER_TOKEN);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#link[data-link="live"]').waitFor({ timeout: 10_000 });
+    await page.getByText('No agents have connected yet.').waitFor();
+    assert.deepEqual(errors, []);
+  });
+
+  test('the coordinator gone: "disconnected — retrying" is shown', async () => {
+    await t.close();
+    const link = page.locator('#link[data-link="retrying"]');
+    await link.waitFor({ timeout: 8000 });
+    assert.match((await link.textContent())!, /disconnected — retrying in \d+ s/);
+    assert.equal(await link.getAttribute('role'), 'status');
+    await shoot(page, 'disconnected');
+  });
+});
