@@ -30,6 +30,8 @@ import { createNotifier } from './notify/registry.js';
 import { createNotifyDispatcher } from './notify/http.js';
 import { registerAlertRoutes } from './http/alerts-api.js';
 import { registerSilenceRoutes } from './http/silences-api.js';
+import { FEED_WS_PATH } from '../shared/feed/messages.js';
+import { FeedHub } from './feed/hub.js';
 
 /**
  * Composition root: builds every coordinator dependency and wires them together. No other
@@ -55,6 +57,8 @@ export interface RunningCoordinator {
   readonly hub: AgentHub;
   readonly alerts: AlertPipeline;
   readonly delivery: DeliveryService;
+  /** the live feed, WebSocket /api/v1/feed */
+  readonly feed: FeedHub;
   /** Re-reads tls.cert/key/ca for new connections (SIGHUP); false, logged, when they cannot be used or TLS is off. */
   reloadTls(): boolean;
   /** Stops accepting, closes agents with 1001, stops timers, closes the store it opened. Idempotent. */
@@ -65,6 +69,8 @@ export interface RunningCoordinator {
 export const DB_FILE = 'llm-health.db';
 /** How often offline agents are looked for; agentLostAfter is reached at most this late. */
 const MAX_SWEEP_INTERVAL_MS = 5000;
+/** How often the feed looks at what time alone changes (offline, silences) and at clients that drained. */
+const FEED_TICK_MS = 1000;
 
 export async function startCoordinator(config: CoordinatorConfig, deps: CoordinatorDeps = {}): Promise<RunningCoordinator> {
   const logger = deps.logger ?? createLogger({ name: 'coordinator', level: config.log.level, file: config.log.file });
@@ -74,6 +80,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
 
   const stops: (() => void)[] = [];
   let hub: AgentHub | undefined;
+  let feedHub: FeedHub | undefined;
   try {
     await store.fleet.markAllDisconnected();
     const agentTokens = new AgentTokens(config.auth.agentTokens);
@@ -122,12 +129,28 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     const silences = new SilenceCache(store.silences, clock, logger);
     await silences.load();
     let pipeline: AlertPipeline | undefined;
+    const feed = new FeedHub({
+      fleet,
+      clock,
+      logger: logger.child({ component: 'feed' }),
+      agentLostAfter: config.fleet.agentLostAfter,
+      retireAfter: config.fleet.retireAfter,
+      alerts: () => pipeline?.alerts({ resolved: true }) ?? [],
+      silences: () => silences.all(),
+      auth: { viewerTokens, adminTokens, ...(sessions ? { sessions } : {}) },
+      limits: config.feed,
+    });
+    feedHub = feed;
     registerSilenceRoutes(router, { store: store.silences, clock, logger, maxDuration: config.silences.maxDuration, onChange: (silence) => {
       silences.put(silence);
+      feed.silencesChanged();
       pipeline?.update(fleet.state);
     } });
     registerAlertRoutes(router, { alerts: () => pipeline?.alerts({ resolved: true }) ?? [], store: store.outbox, receivers: () => delivery.status() });
-    const upgrades = new Map<string, UpgradeHandler>([[AGENT_WS_PATH, (req, socket, head) => agentHub.handleUpgrade(req, socket, head)]]);
+    const upgrades = new Map<string, UpgradeHandler>([
+      [AGENT_WS_PATH, (req, socket, head) => agentHub.handleUpgrade(req, socket, head)],
+      [FEED_WS_PATH, (req, socket, head) => feed.handleUpgrade(req, socket, head)],
+    ]);
     const tlsConfig = config.tls;
     const server = createHttpServer(router, upgrades, { hostAllowed: hostChecker(config), ...(tlsConfig ? { tls: httpsOptions(tlsConfig) } : {}) });
     if (tlsConfig?.clientCerts === 'optional') refuseUnverifiedClients(server as HttpsServer, logger);
@@ -156,6 +179,8 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       agentLostAfter: config.fleet.agentLostAfter,
       retireAfter: config.fleet.retireAfter,
       onError: (err: unknown) => logger.error({ err: (err as Error).message }, 'alert pipeline error'),
+      onEvaluated: () => feed.alertsChanged(),
+      resolvedRetention: config.alerts.resolvedRetention,
     });
     pipeline = alerts;
     const unsubscribe = fleet.subscribe(() => alerts.update(fleet.state));
@@ -163,6 +188,8 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     // time alone changes alerts (an agent goes offline; a silence starts or ends)
     stops.push(every(clock, 1000, 'alert evaluation', logger, () => alerts.update(fleet.state)));
 
+    stops.push(every(clock, FEED_TICK_MS, 'feed tick', logger, () => feed.tick()));
+    stops.push(every(clock, config.fleet.heartbeatInterval, 'feed heartbeat', logger, () => feed.heartbeat()));
     stops.push(every(clock, Math.max(1, Math.floor(config.fleet.heartbeatInterval / HEARTBEAT_SLICES)), 'agent heartbeat', logger, () => agentHub.tick()));
     stops.push(
       every(clock, Math.min(MAX_SWEEP_INTERVAL_MS, Math.max(1, Math.floor(config.fleet.agentLostAfter / 2))), 'fleet sweep', logger, () => {
@@ -190,6 +217,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
         for (const stop of stops) stop();
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         await agentHub.close();
+        await feed.close();
         server.closeAllConnections();
         await serverClosed;
         // delivery before the store: in-flight sends settle or stay pending for the next start
@@ -204,10 +232,11 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       return false;
     };
 
-    return { url, port, fleet, store, hub: agentHub, alerts, delivery, reloadTls: reload, close };
+    return { url, port, fleet, store, hub: agentHub, alerts, delivery, feed, reloadTls: reload, close };
   } catch (err) {
     for (const stop of stops) stop();
     await hub?.close();
+    await feedHub?.close();
     if (ownsStore) await store.close();
     throw err;
   }
