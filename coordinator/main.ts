@@ -32,6 +32,8 @@ import { registerAlertRoutes } from './http/alerts-api.js';
 import { registerSilenceRoutes } from './http/silences-api.js';
 import { FEED_WS_PATH } from '../shared/feed/messages.js';
 import { FeedHub } from './feed/hub.js';
+import { HistoryRecorder } from './history/recorder.js';
+import { registerHistoryRoutes } from './http/history-api.js';
 
 /**
  * Composition root: builds every coordinator dependency and wires them together. No other
@@ -59,6 +61,8 @@ export interface RunningCoordinator {
   readonly delivery: DeliveryService;
   /** the live feed, WebSocket /api/v1/feed */
   readonly feed: FeedHub;
+  /** per-service minute history (GET /api/v1/services/:host/:service/history) */
+  readonly history: HistoryRecorder;
   /** Re-reads tls.cert/key/ca for new connections (SIGHUP); false, logged, when they cannot be used or TLS is off. */
   reloadTls(): boolean;
   /** Stops accepting, closes agents with 1001, stops timers, closes the store it opened. Idempotent. */
@@ -71,6 +75,8 @@ export const DB_FILE = 'llm-health.db';
 const MAX_SWEEP_INTERVAL_MS = 5000;
 /** How often the feed looks at what time alone changes (offline, silences) and at clients that drained. */
 const FEED_TICK_MS = 1000;
+/** How often finished history minutes are written (and offline agents' time is accounted). */
+const HISTORY_TICK_MS = 5000;
 
 export async function startCoordinator(config: CoordinatorConfig, deps: CoordinatorDeps = {}): Promise<RunningCoordinator> {
   const logger = deps.logger ?? createLogger({ name: 'coordinator', level: config.log.level, file: config.log.file });
@@ -119,6 +125,9 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     });
     registerStatusPage(router, { fleet });
     registerHostRoutes(router, { fleet, store: store.fleet, clock, logger });
+    const history = new HistoryRecorder({ fleet, clock, store: store.history, agentLostAfter: config.fleet.agentLostAfter, logger });
+    stops.push(() => history.stop());
+    registerHistoryRoutes(router, { fleet, store: store.history, recorder: history, clock, retention: config.history.retention });
 
     // Alerts: rules over fleet state → silences/inhibition/grouping/dedup → durable outbox →
     // one delivery worker per receiver. The pipeline starts once the URL is known.
@@ -189,6 +198,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     stops.push(every(clock, 1000, 'alert evaluation', logger, () => alerts.update(fleet.state)));
 
     stops.push(every(clock, FEED_TICK_MS, 'feed tick', logger, () => feed.tick()));
+    stops.push(every(clock, HISTORY_TICK_MS, 'history', logger, () => history.tick()));
     stops.push(every(clock, config.fleet.heartbeatInterval, 'feed heartbeat', logger, () => feed.heartbeat()));
     stops.push(every(clock, Math.max(1, Math.floor(config.fleet.heartbeatInterval / HEARTBEAT_SLICES)), 'agent heartbeat', logger, () => agentHub.tick()));
     stops.push(
@@ -205,6 +215,8 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
         async () => {
           const removed = await store.prune(clock.now() - config.store.retention);
           if (removed > 0) logger.info({ removed }, 'pruned events past retention');
+          const buckets = await store.history.prune(clock.now() - config.history.retention);
+          if (buckets > 0) logger.info({ buckets }, 'pruned history past history.retention');
         },
         { immediate: true },
       ),
@@ -232,7 +244,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       return false;
     };
 
-    return { url, port, fleet, store, hub: agentHub, alerts, delivery, feed, reloadTls: reload, close };
+    return { url, port, fleet, store, hub: agentHub, alerts, delivery, feed, history, reloadTls: reload, close };
   } catch (err) {
     for (const stop of stops) stop();
     await hub?.close();

@@ -4,10 +4,11 @@ import Database from 'better-sqlite3';
 import { chmodIfExists, ensureFileMode, PRIVATE_FILE_MODE } from '../../shared/file-mode.js';
 import { SqliteEventTables } from './sqlite-events.js';
 import { SqliteFleetTables } from './sqlite-fleet.js';
+import { SqliteHistoryTables } from './sqlite-history.js';
 import { SqliteOutboxTables } from './sqlite-outbox.js';
 import { migrate } from './sqlite-schema.js';
 import { SqliteSilenceTables } from './sqlite-silences.js';
-import type { EventStore, FleetStore, OutboxStore, SilenceStore, Store } from './types.js';
+import type { EventStore, FleetStore, HistoryStore, OutboxStore, SilenceStore, Store } from './types.js';
 import { WriteHealth, type StoreHealth } from './write-health.js';
 
 /**
@@ -21,6 +22,7 @@ export class SqliteStore implements Store {
   readonly events: EventStore;
   readonly outbox: OutboxStore;
   readonly silences: SilenceStore;
+  readonly history: HistoryStore;
   private closed = false;
   private readonly health: WriteHealth;
 
@@ -52,6 +54,7 @@ export class SqliteStore implements Store {
     this.events = this.health.watch(new SqliteEventTables(db, fleet));
     this.outbox = this.health.watch(new SqliteOutboxTables(db));
     this.silences = this.health.watch(new SqliteSilenceTables(db));
+    this.history = this.health.watch(new SqliteHistoryTables(db));
   }
 
   async checkWritable(): Promise<StoreHealth> {
