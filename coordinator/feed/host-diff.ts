@@ -48,7 +48,7 @@ export class HostDiff {
         continue;
       }
       this.flags.set(id, flagsOf(state, id, now, this.agentLostAfter, this.retireAfter));
-      const host = hostViewAt(entry, now, this.agentLostAfter, this.retireAfter) as FeedHost;
+      const host: FeedHost = hostViewAt(entry, now, this.agentLostAfter, this.retireAfter);
       const key = JSON.stringify({ ...host, lastSeen: null });
       if (before && before.key === key) {
         if (before.host.lastSeen === host.lastSeen) continue;

@@ -15,10 +15,12 @@ export const FEED_SUBPROTOCOL = 'llm-health.v1';
 export const FEED_BEARER_PREFIX = 'bearer.';
 export const FEED_VERSION = 1 as const;
 
+/** A host as GET /api/v1/fleet serves it (coordinator/fleet/view.ts builds it). */
 export interface FeedHost {
   id: string;
   labels: Record<string, string>;
   connected: boolean;
+  /** away for longer than `fleet.retireAfter`: no longer pages (DELETE /api/v1/hosts/:id forgets it) */
   retired: boolean;
   lastSeen: string | null;
   gpu: GpuReport | null;
@@ -31,6 +33,7 @@ export interface FeedService {
   state: ServiceState;
   reason: string;
   url: string;
+  /** fields are null until the first probe result arrives */
   lastProbe: { ok: boolean | null; latencyMs: number | null; at: string | null };
   restarts: RestartSummary;
 }
