@@ -1,6 +1,7 @@
 import { formatDuration } from '../shared/duration.js';
 import { parseCommandArgs, usageError } from './args.js';
 import { unreachableReason } from './unreachable.js';
+import { watchFeed } from './status-watch.js';
 
 const HELP = `usage: llm-health status [--url URL] [--token T] [--json] [--watch]
 
@@ -9,12 +10,13 @@ Prints the fleet table from a coordinator's GET /api/v1/fleet.
                against the system CAs plus $NODE_EXTRA_CA_CERTS
   --token T    bearer token (default: $LLM_HEALTH_TOKEN)
   --json       print the /api/v1/fleet body as received
-  --watch      redraw whenever the fleet changes (polls every second; Ctrl-C stops)
+  --watch      follow the coordinator's live feed and redraw whenever the fleet changes;
+               when stdout is not a terminal, frames are appended under a timestamped
+               rule instead (Ctrl-C stops)
 Exit 0 when the fleet could be read (whatever its health), 1 when it could not.`;
 
 export const DEFAULT_URL = 'http://127.0.0.1:7700';
 const REQUEST_TIMEOUT_MS = 5000;
-const WATCH_POLL_MS = 1000;
 const MAX_REASON_WIDTH = 48;
 
 /** The subset of the fleet body the table reads; everything else passes through untouched. */
@@ -23,7 +25,7 @@ interface FleetBody {
     id: string;
     connected: boolean;
     lastSeen: string | null;
-    services: { name: string; kind: string; state: string; reason: string; lastProbe?: { latencyMs: number | null } }[];
+    services: { name: string; kind: string; state: string; reason: string; lastProbe?: { latencyMs: number | null }; restarts?: { count: number } }[];
   }[];
 }
 
@@ -61,29 +63,18 @@ export async function statusMain(argv: string[]): Promise<number> {
     process.stdout.write(render(f));
     return 0;
   }
-  return watch(endpoint, token, render);
-}
-
-async function watch(endpoint: URL, token: string | undefined, render: (f: Extract<Fetched, { ok: true }>) => string): Promise<number> {
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const clear = process.stdout.isTTY ? '\x1b[H\x1b[2J' : '';
-  let last: string | undefined;
   try {
-    while (!stop.signal.aborted) {
-      const f = await fetchFleet(endpoint, token, stop.signal);
-      const key = f.ok ? f.text : `error:${f.message}`;
-      if (key !== last && !stop.signal.aborted) {
-        last = key;
-        process.stdout.write(`${clear}${f.ok ? render(f) : `llm-health status: ${f.message} (retrying)\n`}`);
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, WATCH_POLL_MS);
-        stop.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-      });
-    }
+    await watchFeed({
+      base: endpoint,
+      token,
+      render: (fleet) => (values.json ? `${JSON.stringify(fleet)}\n` : formatFleetTable(fleet, Date.now())),
+      out: process.stdout,
+      signal: stop.signal,
+    });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -117,15 +108,15 @@ async function fetchFleet(endpoint: URL, token: string | undefined, signal?: Abo
 
 /** The human table: one row per service, hosts without services get one row of their own. */
 export function formatFleetTable(body: FleetBody, now: number): string {
-  const header = ['HOST', 'SERVICE', 'KIND', 'STATE', 'REASON', 'LATENCY', 'LAST SEEN'];
+  const header = ['HOST', 'SERVICE', 'KIND', 'STATE', 'REASON', 'LATENCY', 'RESTARTS', 'LAST SEEN'];
   const rows: string[][] = [];
   for (const h of body.hosts) {
     const host = h.connected ? h.id : `${h.id} (disconnected)`;
     const seen = h.lastSeen ? ago(now - Date.parse(h.lastSeen)) : 'never';
-    if (h.services.length === 0) rows.push([host, '-', '-', '-', 'no services reported', '-', seen]);
+    if (h.services.length === 0) rows.push([host, '-', '-', '-', 'no services reported', '-', '-', seen]);
     for (const s of h.services) {
       const latency = s.lastProbe?.latencyMs;
-      rows.push([host, s.name, s.kind, s.state, clip(s.reason, MAX_REASON_WIDTH), latency === null || latency === undefined ? '-' : `${Math.round(latency)}ms`, seen]);
+      rows.push([host, s.name, s.kind, s.state, clip(s.reason, MAX_REASON_WIDTH), latency === null || latency === undefined ? '-' : `${Math.round(latency)}ms`, s.restarts ? String(s.restarts.count) : '-', seen]);
     }
   }
   if (rows.length === 0) return 'no agents have connected to this coordinator yet\n';

@@ -36,6 +36,10 @@ import { RestartScheduler } from './jobs/scheduler.js';
 import { Registry } from 'prom-client';
 import { registerMetricsRoute } from './http/metrics-api.js';
 import { registerCoordinatorMetrics } from './metrics/index.js';
+import { FEED_WS_PATH } from '../shared/feed/messages.js';
+import { FeedHub } from './feed/hub.js';
+import { HistoryRecorder } from './history/recorder.js';
+import { registerHistoryRoutes } from './http/history-api.js';
 
 /**
  * Composition root: builds every coordinator dependency and wires them together. No other
@@ -63,6 +67,10 @@ export interface RunningCoordinator {
   readonly hub: AgentHub;
   readonly alerts: AlertPipeline;
   readonly delivery: DeliveryService;
+  /** the live feed, WebSocket /api/v1/feed */
+  readonly feed: FeedHub;
+  /** per-service minute history (GET /api/v1/services/:host/:service/history) */
+  readonly history: HistoryRecorder;
   /** Re-reads tls.cert/key/ca for new connections (SIGHUP); false, logged, when they cannot be used or TLS is off. */
   reloadTls(): boolean;
   /** null while the main loop turns and the store answers (coordinator/self-watch.ts), else why not */
@@ -75,6 +83,10 @@ export interface RunningCoordinator {
 export const DB_FILE = 'llm-health.db';
 /** How often offline agents are looked for; agentLostAfter is reached at most this late. */
 const MAX_SWEEP_INTERVAL_MS = 5000;
+/** How often the feed looks at what time alone changes (offline, silences) and at clients that drained. */
+const FEED_TICK_MS = 1000;
+/** How often finished history minutes are written (and offline agents' time is accounted). */
+const HISTORY_TICK_MS = 5000;
 
 export async function startCoordinator(config: CoordinatorConfig, deps: CoordinatorDeps = {}): Promise<RunningCoordinator> {
   const logger = deps.logger ?? createLogger({ name: 'coordinator', level: config.log.level, file: config.log.file });
@@ -84,6 +96,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
 
   const stops: (() => void)[] = [];
   let hub: AgentHub | undefined;
+  let feedHub: FeedHub | undefined;
   try {
     await store.fleet.markAllDisconnected();
     const agentTokens = new AgentTokens(config.auth.agentTokens);
@@ -136,6 +149,9 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     registerStatusPage(router, { fleet });
     registerHostRoutes(router, { fleet, store: store.fleet, clock, logger });
     registerMetricsRoute(router, metricsRegistry);
+    const history = new HistoryRecorder({ fleet, clock, store: store.history, agentLostAfter: config.fleet.agentLostAfter, logger });
+    stops.push(() => history.stop());
+    registerHistoryRoutes(router, { fleet, store: store.history, recorder: history, clock, retention: config.history.retention });
 
     // Alerts: rules over fleet state → silences/inhibition/grouping/dedup → durable outbox →
     // one delivery worker per receiver. The pipeline starts once the URL is known.
@@ -145,8 +161,21 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     stops.push(() => void notifyDispatcher.close());
     const silences = new SilenceCache(store.silences, clock, logger);
     await silences.load();
+    const feed = new FeedHub({
+      fleet,
+      clock,
+      logger: logger.child({ component: 'feed' }),
+      agentLostAfter: config.fleet.agentLostAfter,
+      retireAfter: config.fleet.retireAfter,
+      alerts: () => pipeline?.alerts({ resolved: true }) ?? [],
+      silences: () => silences.all(),
+      auth: { viewerTokens, adminTokens, ...(sessions ? { sessions } : {}) },
+      limits: config.feed,
+    });
+    feedHub = feed;
     registerSilenceRoutes(router, { store: store.silences, clock, logger, maxDuration: config.silences.maxDuration, onChange: (silence) => {
       silences.put(silence);
+      feed.silencesChanged();
       pipeline?.update(fleet.state);
     } });
     scheduler = new RestartScheduler({ store: store.jobs, events: store.events, fleet, send: (agentId, cmd) => agentHub.sendCommand(agentId, cmd), clock, logger: logger.child({ component: 'jobs' }) });
@@ -155,7 +184,10 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     await jobs.start();
     registerRestartRoutes(router, { scheduler: jobs, store: store.jobs, fleet, clock });
     registerAlertRoutes(router, { alerts: () => pipeline?.alerts({ resolved: true }) ?? [], store: store.outbox, receivers: () => delivery.status() });
-    const upgrades = new Map<string, UpgradeHandler>([[AGENT_WS_PATH, (req, socket, head) => agentHub.handleUpgrade(req, socket, head)]]);
+    const upgrades = new Map<string, UpgradeHandler>([
+      [AGENT_WS_PATH, (req, socket, head) => agentHub.handleUpgrade(req, socket, head)],
+      [FEED_WS_PATH, (req, socket, head) => feed.handleUpgrade(req, socket, head)],
+    ]);
     const tlsConfig = config.tls;
     const server = createHttpServer(router, upgrades, { hostAllowed: hostChecker(config), ...(tlsConfig ? { tls: httpsOptions(tlsConfig) } : {}) });
     if (tlsConfig?.clientCerts === 'optional') refuseUnverifiedClients(server as HttpsServer, logger);
@@ -184,6 +216,8 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       agentLostAfter: config.fleet.agentLostAfter,
       retireAfter: config.fleet.retireAfter,
       onError: (err: unknown) => logger.error({ err: (err as Error).message }, 'alert pipeline error'),
+      onEvaluated: () => feed.alertsChanged(),
+      resolvedRetention: config.alerts.resolvedRetention,
     });
     pipeline = alerts;
     const unsubscribe = fleet.subscribe(() => alerts.update(fleet.state));
@@ -199,6 +233,9 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     const liveness = coordinatorLiveness({ clock, store, lastTickAt: () => lastTickAt });
     if (config.watchdog) stops.push(startDeadMansSwitch(config.watchdog, { clock, logger, check: liveness }));
 
+    stops.push(every(clock, FEED_TICK_MS, 'feed tick', logger, () => feed.tick()));
+    stops.push(every(clock, HISTORY_TICK_MS, 'history', logger, () => history.tick()));
+    stops.push(every(clock, config.fleet.heartbeatInterval, 'feed heartbeat', logger, () => feed.heartbeat()));
     stops.push(every(clock, Math.max(1, Math.floor(config.fleet.heartbeatInterval / HEARTBEAT_SLICES)), 'agent heartbeat', logger, () => agentHub.tick()));
     stops.push(
       every(clock, Math.min(MAX_SWEEP_INTERVAL_MS, Math.max(1, Math.floor(config.fleet.agentLostAfter / 2))), 'fleet sweep', logger, () => {
@@ -214,6 +251,8 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
         async () => {
           const removed = await store.prune(clock.now() - config.store.retention);
           if (removed > 0) logger.info({ removed }, 'pruned events past retention');
+          const buckets = await store.history.prune(clock.now() - config.history.retention);
+          if (buckets > 0) logger.info({ buckets }, 'pruned history past history.retention');
         },
         { immediate: true },
       ),
@@ -226,6 +265,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
         for (const stop of stops) stop();
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         await agentHub.close();
+        await feed.close();
         server.closeAllConnections();
         await serverClosed;
         // delivery before the store: in-flight sends settle or stay pending for the next start
@@ -240,10 +280,11 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       return false;
     };
 
-    return { url, port, fleet, store, hub: agentHub, alerts, delivery, reloadTls: reload, liveness, close };
+    return { url, port, fleet, store, hub: agentHub, alerts, delivery, feed, history, reloadTls: reload, liveness, close };
   } catch (err) {
     for (const stop of stops) stop();
     await hub?.close();
+    await feedHub?.close();
     if (ownsStore) await store.close();
     throw err;
   }

@@ -43,6 +43,8 @@ export interface AlertPipelineOptions {
   newId?: () => string;
   /** errors of a flush or an evaluation run from a timer */
   onError?: (err: unknown) => void;
+  /** after every evaluation: alerts() may answer differently now (the live feed diffs it) */
+  onEvaluated?: () => void;
 }
 
 export class AlertPipeline {
@@ -116,6 +118,7 @@ export class AlertPipeline {
     for (const c of changes) this.inhibit.observe(c);
     this.dispatcher.ingest(changes);
     this.active.prune(now);
+    this.opts.onEvaluated?.();
   }
 
   /**

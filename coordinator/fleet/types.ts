@@ -1,3 +1,4 @@
+import type { FeedHost, FeedService } from '../../shared/feed/messages.js';
 import type { ServiceState } from '../../shared/protocol/constants.js';
 import type {
   Event,
@@ -71,24 +72,7 @@ export interface FleetView {
   hosts: HostView[];
 }
 
-export interface HostView {
-  id: string;
-  labels: Record<string, string>;
-  connected: boolean;
-  /** away for longer than `fleet.retireAfter`: no longer pages (DELETE /api/v1/hosts/:id forgets it) */
-  retired: boolean;
-  lastSeen: string | null;
-  gpu: GpuReport | null;
-  services: ServiceView[];
-}
+/** One host of the view; the live feed (shared/feed) carries the same shape. */
+export type HostView = FeedHost;
 
-export interface ServiceView {
-  name: string;
-  kind: string;
-  state: ServiceState;
-  reason: string;
-  url: string;
-  /** fields are null until the first probe result arrives */
-  lastProbe: { ok: boolean | null; latencyMs: number | null; at: string | null };
-  restarts: RestartSummary;
-}
+export type ServiceView = FeedService;

@@ -25,6 +25,11 @@ export function fleetView(state: FleetState, now: number, agentLostAfter: number
   return { hosts: hosts.map((h) => hostView(h, isOffline(h, now, agentLostAfter), isRetired(h, now, retireAfter))) };
 }
 
+/** One host of the view (the live feed sends hosts one at a time). */
+export function hostViewAt(h: HostEntry, now: number, agentLostAfter: number, retireAfter = Infinity): HostView {
+  return hostView(h, isOffline(h, now, agentLostAfter), isRetired(h, now, retireAfter));
+}
+
 function hostView(h: HostEntry, offline: boolean, retired: boolean): HostView {
   return {
     id: h.id,

@@ -10,6 +10,7 @@ import type { SilenceStore } from '../store/silence-store.js';
 import { parseSince } from './api.js';
 import { badRequest, HttpError, sendJson } from './respond.js';
 import type { Router } from './router.js';
+import type { FeedSilence } from '../../shared/feed/messages.js';
 import { readBodyText } from './body.js';
 
 /** A silence body is a handful of short strings; anything bigger is not one. */
@@ -36,17 +37,7 @@ export interface SilenceApiDeps {
 }
 
 /** A silence as the API serves it: times in ISO 8601, its state at the time of the request. */
-export interface SilenceView {
-  id: string;
-  state: 'active' | 'pending' | 'expired';
-  matchers: Matcher[];
-  startsAt: string;
-  endsAt: string;
-  createdBy: string;
-  comment: string;
-  createdAt: string;
-  updatedAt: string;
-}
+export type SilenceView = FeedSilence;
 
 /**
  * `POST /api/v1/silences` (admin) → 201 `{ id }`; `GET /api/v1/silences[?all=1]` (viewer:

@@ -169,7 +169,7 @@ export class AgentHub implements ConnectionRegistry {
   }
 }
 
-function refuse(socket: Duplex, status: number, text: string, code: string, headers: Record<string, string> = {}): void {
+export function refuse(socket: Duplex, status: number, text: string, code: string, headers: Record<string, string> = {}): void {
   const body = JSON.stringify({ error: { code, message: text } });
   const head = [
     `HTTP/1.1 ${status} ${text}`,

@@ -129,6 +129,35 @@ const MIGRATIONS: readonly string[] = [
      reason     TEXT NOT NULL,
      PRIMARY KEY (job_id, idx)
    ) WITHOUT ROWID;`,
+  // 5: history (history-store.ts): per-service 1-minute buckets and incidents. One column per
+  // state and latency bin: SQLite stores a 0 in no bytes, so a quiet minute costs little.
+  `CREATE TABLE history_series (
+     id      INTEGER PRIMARY KEY,
+     host    TEXT NOT NULL,
+     service TEXT NOT NULL,
+     UNIQUE (host, service)
+   );
+   CREATE TABLE history_buckets (
+     series   INTEGER NOT NULL,
+     minute   INTEGER NOT NULL,  -- epoch minutes
+     probes   INTEGER NOT NULL,
+     failures INTEGER NOT NULL,
+     lat_max  REAL,
+     l0 INTEGER NOT NULL, l1 INTEGER NOT NULL, l2 INTEGER NOT NULL, l3 INTEGER NOT NULL, l4 INTEGER NOT NULL,
+     l5 INTEGER NOT NULL, l6 INTEGER NOT NULL, l7 INTEGER NOT NULL, l8 INTEGER NOT NULL, l9 INTEGER NOT NULL,
+     ms_unknown INTEGER NOT NULL, ms_starting INTEGER NOT NULL, ms_healthy INTEGER NOT NULL, ms_degraded INTEGER NOT NULL,
+     ms_unhealthy INTEGER NOT NULL, ms_down INTEGER NOT NULL, ms_restarting INTEGER NOT NULL, ms_gave_up INTEGER NOT NULL,
+     PRIMARY KEY (series, minute)
+   ) WITHOUT ROWID;
+   CREATE INDEX history_buckets_minute ON history_buckets (minute);
+   CREATE TABLE history_incidents (
+     series     INTEGER NOT NULL,
+     started_at INTEGER NOT NULL,
+     ended_at   INTEGER,
+     worst      TEXT NOT NULL,
+     restarts   INTEGER NOT NULL,
+     PRIMARY KEY (series, started_at)
+   ) WITHOUT ROWID;`,
 ];
 
 export function migrate(db: Database.Database): void {

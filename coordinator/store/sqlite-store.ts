@@ -4,11 +4,12 @@ import Database from 'better-sqlite3';
 import { chmodIfExists, ensureFileMode, PRIVATE_FILE_MODE } from '../../shared/file-mode.js';
 import { SqliteEventTables } from './sqlite-events.js';
 import { SqliteFleetTables } from './sqlite-fleet.js';
+import { SqliteHistoryTables } from './sqlite-history.js';
 import { SqliteJobTables } from './sqlite-jobs.js';
 import { SqliteOutboxTables } from './sqlite-outbox.js';
 import { migrate } from './sqlite-schema.js';
 import { SqliteSilenceTables } from './sqlite-silences.js';
-import type { EventStore, FleetStore, JobStore, OutboxStore, SilenceStore, Store } from './types.js';
+import type { EventStore, FleetStore, HistoryStore, JobStore, OutboxStore, SilenceStore, Store } from './types.js';
 import { WriteHealth, type StoreHealth } from './write-health.js';
 
 /**
@@ -23,6 +24,7 @@ export class SqliteStore implements Store {
   readonly outbox: OutboxStore;
   readonly silences: SilenceStore;
   readonly jobs: JobStore;
+  readonly history: HistoryStore;
   private closed = false;
   private readonly health: WriteHealth;
 
@@ -55,6 +57,7 @@ export class SqliteStore implements Store {
     this.outbox = this.health.watch(new SqliteOutboxTables(db));
     this.silences = this.health.watch(new SqliteSilenceTables(db));
     this.jobs = this.health.watch(new SqliteJobTables(db));
+    this.history = this.health.watch(new SqliteHistoryTables(db));
   }
 
   async checkWritable(): Promise<StoreHealth> {

@@ -108,6 +108,8 @@ export const coordinatorConfigSchema = {
         groupInterval: { ...period, default: '1m' },
         repeatInterval: { ...period, default: '4h' },
         sendResolved: { type: 'boolean', default: true },
+        /** how long resolved alerts stay listed (GET /api/v1/alerts, the live feed) */
+        resolvedRetention: { ...duration, default: '15m' },
       },
     },
     notify: {
@@ -184,6 +186,26 @@ export const coordinatorConfigSchema = {
       properties: {
         retention: { ...period, default: '30d' },
         pruneInterval: { ...period, default: '1h' },
+      },
+    },
+    /** the live feed, WebSocket /api/v1/feed (docs/feed.md) */
+    feed: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxClients: { type: 'integer', minimum: 1, maximum: 10_000, default: 100, 'x-expect': 'an integer from 1 to 10000' },
+        maxBufferedBytes: { type: 'integer', minimum: 65_536, maximum: 1024 * 1024 * 1024, default: 4 * 1024 * 1024, 'x-expect': 'a byte count from 65536 to 1073741824' },
+        maxMessageBytes: { type: 'integer', minimum: 4096, maximum: 16 * 1024 * 1024, default: 256 * 1024, 'x-expect': 'a byte count from 4096 to 16777216' },
+      },
+    },
+    /** per-service probe history in 1-minute buckets (docs/http-api.md, history) */
+    history: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        retention: { ...duration, default: '30d' },
       },
     },
     silences: {
@@ -301,7 +323,12 @@ export interface CoordinatorConfig {
     evidenceWithoutToken: boolean;
   };
   fleet: { agentLostAfter: number; heartbeatInterval: number; helloTimeout: number; retireAfter: number };
-  alerts: { groupBy: string[]; groupWait: number; groupInterval: number; repeatInterval: number; sendResolved: boolean };
+  /** resolvedRetention: ms resolved alerts stay listed */
+  alerts: { groupBy: string[]; groupWait: number; groupInterval: number; repeatInterval: number; sendResolved: boolean; resolvedRetention: number };
+  /** the live feed's bounds (docs/feed.md) */
+  feed: { maxClients: number; maxBufferedBytes: number; maxMessageBytes: number };
+  /** retention: ms of 1-minute history buckets kept */
+  history: { retention: number };
   notify: NotifierConfig[];
   store: { retention: number; pruneInterval: number };
   /** maxDuration: ms, the longest silence POST /api/v1/silences accepts */
@@ -396,6 +423,8 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
     auth: { agentTokens, adminTokens, adminTokenNames: admins.map((a) => a.name), viewerTokens, evidenceWithoutToken: auth.evidenceWithoutToken === true },
     fleet,
     alerts: raw.alerts as CoordinatorConfig['alerts'],
+    feed: raw.feed as CoordinatorConfig['feed'],
+    history: raw.history as CoordinatorConfig['history'],
     notify,
     store,
     silences,

@@ -49,7 +49,7 @@ describe('llm-health status', () => {
     const ran = await runCli(['status', '--url', t.coord.url]);
     assert.equal(ran.code, 0, ran.stderr);
     const lines = ran.stdout.trimEnd().split('\n');
-    assert.match(lines[0]!, /^HOST\s+SERVICE\s+KIND\s+STATE\s+REASON\s+LATENCY\s+LAST SEEN$/);
+    assert.match(lines[0]!, /^HOST\s+SERVICE\s+KIND\s+STATE\s+REASON\s+LATENCY\s+RESTARTS\s+LAST SEEN$/);
     assert.ok(lines.some((l) => /^gpu-a\s+qwen\s+vllm\s+down\s+connection refused/.test(l)), ran.stdout);
     assert.ok(lines.some((l) => /^gpu-a\s+llama\s+llamacpp\s+healthy\s+ready\s+13ms/.test(l)), ran.stdout);
   });
@@ -71,6 +71,37 @@ describe('llm-health status', () => {
     child.kill('SIGINT');
     assert.equal(await exited, 0);
     assert.equal(out.match(/^HOST/gm)?.length, 1, 'not redrawn while nothing changed');
+  });
+
+  test('--watch follows the feed: a change is a new frame, timestamped and separated when stdout is not a terminal', async () => {
+    const child = spawn(process.execPath, [CLI, 'status', '--watch', '--url', t.coord.url], { env: { ...process.env, LLM_HEALTH_TOKEN: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.stdout.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const waitOut = (re: RegExp, what: string) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${what}: ${out}`)), 10_000);
+        const check = () => {
+          if (!re.test(out)) return;
+          clearTimeout(timer);
+          child.stdout.off('data', check);
+          resolve();
+        };
+        child.stdout.on('data', check);
+        check();
+      });
+    await waitOut(/qwen\s+vllm\s+down/, 'first frame');
+    agent.send(events([event(2, { at: iso(Date.now()), to: 'healthy', from: 'down', service: 'qwen', reason: 'ready again' })]));
+    await waitOut(/qwen\s+vllm\s+healthy\s+ready again/, 'frame after the change');
+    child.kill('SIGINT');
+    assert.equal(await exited, 0);
+    const rules = out.match(/^--- \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z ---$/gm) ?? [];
+    assert.equal(rules.length, out.match(/^HOST/gm)?.length, 'every frame under its own timestamped rule');
+    assert.ok(rules.length >= 2);
+    assert.ok(!out.includes('\x1b['), 'no terminal escapes into a pipe');
+    assert.equal(err, '', 'no warnings (a listener leaked per poll warned after ~11 s before)');
   });
 
   test('an unreachable coordinator: a message and exit 1', async () => {
@@ -110,14 +141,14 @@ test('formatFleetTable: offline hosts, hosts without services, empty fleets', ()
   const table = formatFleetTable(
     {
       hosts: [
-        { id: 'gpu-b', connected: false, lastSeen: iso(T0), services: [{ name: 'qwen', kind: 'vllm', state: 'unknown', reason: 'agent offline', lastProbe: { latencyMs: null } }] },
+        { id: 'gpu-b', connected: false, lastSeen: iso(T0), services: [{ name: 'qwen', kind: 'vllm', state: 'unknown', reason: 'agent offline', lastProbe: { latencyMs: null }, restarts: { count: 2 } }] },
         { id: 'gpu-c', connected: true, lastSeen: iso(now), services: [] },
       ],
     },
     now,
   );
-  assert.match(table, /gpu-b \(disconnected\)\s+qwen\s+vllm\s+unknown\s+agent offline\s+-\s+1m30s ago/);
-  assert.match(table, /gpu-c\s+-\s+-\s+-\s+no services reported\s+-\s+just now/);
+  assert.match(table, /gpu-b \(disconnected\)\s+qwen\s+vllm\s+unknown\s+agent offline\s+-\s+2\s+1m30s ago/);
+  assert.match(table, /gpu-c\s+-\s+-\s+-\s+no services reported\s+-\s+-\s+just now/);
   assert.equal(formatFleetTable({ hosts: [] }, now), 'no agents have connected to this coordinator yet\n');
 });
 

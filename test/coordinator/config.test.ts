@@ -34,11 +34,13 @@ test('a minimal config gets every default', () => {
   assert.equal(c.dataDir, '/etc/llm-health/data', 'dataDir is relative to the config file');
   assert.deepEqual(c.auth, { agentTokens: [{ token: 'a-token', agents: null, source: 'auth.agentTokens[0]' }], adminTokens: [], adminTokenNames: [], viewerTokens: [], evidenceWithoutToken: false });
   assert.deepEqual(c.fleet, { agentLostAfter: 30_000, heartbeatInterval: 10_000, helloTimeout: 10_000, retireAfter: 7 * 86_400_000 });
-  assert.deepEqual(c.alerts, { groupBy: ['alertname', 'service'], groupWait: 10_000, groupInterval: 60_000, repeatInterval: 4 * 3_600_000, sendResolved: true });
+  assert.deepEqual(c.alerts, { groupBy: ['alertname', 'service'], groupWait: 10_000, groupInterval: 60_000, repeatInterval: 4 * 3_600_000, sendResolved: true, resolvedRetention: 15 * 60_000 });
   assert.deepEqual(c.notify, []);
   assert.deepEqual(c.store, { retention: 30 * 86_400_000, pruneInterval: 3_600_000 });
   assert.deepEqual(c.limits, { maxPayload: 256 * 1024 });
   assert.deepEqual(c.silences, { maxDuration: 30 * 86_400_000 });
+  assert.deepEqual(c.feed, { maxClients: 100, maxBufferedBytes: 4 * 1024 * 1024, maxMessageBytes: 256 * 1024 });
+  assert.deepEqual(c.history, { retention: 30 * 86_400_000 });
   assert.equal(c.log.level, 'info');
 });
 

@@ -287,7 +287,7 @@ test('update() is coalesced: at most one evaluation per 100 ms, always of the la
 
 test('dispatcherConfigFrom: alerts + notify from the coordinator YAML; sendResolved defaults to alerts.sendResolved', () => {
   const cfg: Pick<CoordinatorConfig, 'alerts' | 'notify'> = {
-    alerts: { groupBy: ['alertname', 'service'], groupWait: 10_000, groupInterval: 60_000, repeatInterval: 4 * HOUR, sendResolved: true },
+    alerts: { groupBy: ['alertname', 'service'], groupWait: 10_000, groupInterval: 60_000, repeatInterval: 4 * HOUR, sendResolved: true, resolvedRetention: 15 * 60_000 },
     notify: [
       { name: 'ops-slack', type: 'slack', url: 'https://hooks.slack.invalid/x', match: { severity: 'critical' }, timeout: 10_000 },
       { name: 'hook', type: 'webhook', url: 'http://127.0.0.1:9000/hook', match: {}, sendResolved: false, timeout: 10_000 },
