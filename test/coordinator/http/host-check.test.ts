@@ -31,7 +31,7 @@ test('open mode: a rebound name gets 403 with a JSON error on HTTP and feed upgr
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `fleet.internal:${port}`]) assert.equal((await get(port, '/api/v1/fleet', host)).status, 200, host);
     const feed = `ws://127.0.0.1:${port}/api/v1/feed`;
     assert.equal(await expectUpgradeRefused(feed, { host: `evil.example:${port}` }), 403);
-    assert.equal(await expectUpgradeRefused(feed, { host: `localhost:${port}` }), 404, 'allowed Host: on to the (absent) handler');
+    assert.equal(await expectUpgradeRefused(feed, { host: `localhost:${port}` }), 400, 'allowed Host: on to the feed, which wants its subprotocol');
     const agent = await TestAgent.connect(wsUrl(t.coord), AGENT_TOKEN, { headers: { authorization: `Bearer ${AGENT_TOKEN}`, host: `coordinator.lan:${port}` } });
     await agent.closeAndWait();
   } finally {
