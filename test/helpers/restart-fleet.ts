@@ -93,7 +93,7 @@ export class RestartFleet {
         const unit = unitOf(host, s);
         const port = await freePort();
         fleet.ports.set(unit, port);
-        fleet.h.sandbox.writeUnit(unit, { execStart: [process.execPath, wrapper, fleet.lifeLog, unit, String(port), CLI, 'emulate', '--kind', 'llamacpp', '--port', String(port), '--load-time', opts.loadTime ?? '2s'], timeoutStopSec: '5s' });
+        fleet.h.sandbox.writeUnit(unit, { execStart: [process.execPath, wrapper, fleet.lifeLog, unit, String(port), CLI, 'emulate', '--kind', 'llamacpp', '--port', String(port), '--load-time', opts.loadTime ?? '2s'], timeoutStopSec: '10s' });
         starts.push(fleet.h.start(unit));
       }
     }
