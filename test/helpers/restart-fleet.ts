@@ -6,8 +6,8 @@
  *
  * The wrapper also takes faults from flag files the test writes beside the log: `broken`
  * (the process exits at once whenever it starts: a server that never comes back after a
- * restart), `crash` (the running server dies now, exit 1) and `stop-delay` (milliseconds to
- * linger after SIGTERM: a slow stop keeps a restart command in flight).
+ * restart), `crash` (the running server dies now, exit 1) and `stop-delay` (milliseconds the
+ * unit's main process lingers after SIGTERM: a slow stop keeps a restart command in flight).
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,14 +21,16 @@ const flag = (name) => log + '.' + unit + '.' + name;
 note('start');
 if (existsSync(flag('broken'))) { note('exit'); process.exit(1); }
 let crashing = false;
+let stopping = false;
 const child = spawn(process.execPath, argv, { stdio: 'inherit' });
-process.on('SIGTERM', () => {
-  note('stop');
+process.on('SIGTERM', () => { note('stop'); stopping = true; child.kill('SIGTERM'); });
+// the service manager signals the whole group, so the server itself stops at once: the slow
+// stop is this main process lingering, which is what systemctl restart waits for
+child.on('exit', (code) => {
   let delay = 0;
-  try { delay = Number(readFileSync(flag('stop-delay'), 'utf8')) || 0; } catch {}
-  setTimeout(() => child.kill('SIGTERM'), delay);
+  if (stopping) try { delay = Number(readFileSync(flag('stop-delay'), 'utf8')) || 0; } catch {}
+  setTimeout(() => process.exit(crashing ? 1 : code ?? 0), delay);
 });
-child.on('exit', (code) => process.exit(crashing ? 1 : code ?? 0));
 setInterval(() => {
   if (!crashing && existsSync(flag('crash'))) { crashing = true; note('exit'); child.kill('SIGKILL'); }
 }, 50);
