@@ -42,7 +42,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CLK_TCK, procMemory, procTimes, spawnGroup, stopGroup } from './lib/proc.js';
-import { fmt, fmtRatio, machineInfo, OUT_DIR, printTable, runBench, writeResult } from './lib/report.js';
+import { fmt, fmtRatio, machineInfo, OUT_DIR, percentile, printTable, runBench, writeResult } from './lib/report.js';
 import type { WindowStats, WorkerHello, WorkerInit, WorkerReply, WorkerRequest, WorkerStatus } from './scale/ipc.js';
 import { summarizeProfile, type ProfileSummary } from './scale/profile.js';
 import { spawnCoordinator, type CoordinatorChild } from './lib/coordinator.js';
@@ -207,12 +207,6 @@ function parseOptions(): Options {
   };
 }
 
-
-function percentile(sorted: number[], p: number): number | null {
-  if (!sorted.length) return null;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
 
 function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
   if (a == null || b == null || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return null;

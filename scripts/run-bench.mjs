@@ -49,6 +49,7 @@ if (args.includes('--help') || args.includes('-h')) {
     --no-unit-env                footprint: run the agent without the Environment= of deploy/llm-health-agent.service
   any other benchmark named on the command line gets every option as given.
     dashboard: --runs N (cold page loads, default 5), --changes N (default 6), --hosts N (default 200)
+    rolling-restart: --targets N (default 200), --max-parallel N (default 10), --load-min D / --load-max D (default 200ms / 600ms)
   BENCH_QUIET_WAIT_S (default 60): how long each agent benchmark first waits for a quiet machine.
   The monit baselines need Debian's monit (apt-get install -y monit); without it they are skipped.
   Build first: npm run build. See bench/README.md.`);

@@ -35,6 +35,13 @@ export function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
 }
 
+/** Nearest-rank percentile `p` (0–100) of an ascending list; null when empty. */
+export function percentile(sorted: number[], p: number): number | null {
+  if (!sorted.length) return null;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
 /** ours / baseline, or null when either is missing */
 export function ratio(ours: number | null | undefined, base: number | null | undefined): number | null {
   if (ours == null || base == null || !Number.isFinite(ours) || !Number.isFinite(base) || base === 0) return null;

@@ -52,6 +52,13 @@ export interface SimAgentOptions {
   reconnect?: { minMs: number; jitterMs: number };
   /** where connection outcomes are counted; pass one object to many agents to count them together (default: the agent's own) */
   counters?: SimCounters;
+  /**
+   * Answer restart `command`s as the real agent does (docs/protocol.md, command): each id at
+   * most once, `command_received`, the service `starting`, `command_result` ok, then after
+   * `loadTimeMs(service)` a `state_changed` to healthy with its probe result. Services are
+   * then announced with a unit (`<name>.service`), so restart jobs can target them.
+   */
+  commands?: { loadTimeMs(agent: SimAgent, service: string): number; onHealthy?: (agent: SimAgent, service: string, sentAt: number) => void };
 }
 
 /** An event kept until acknowledged. */
@@ -118,8 +125,11 @@ export class SimAgent {
   /** frames from the coordinator that failed validation (the socket is then closed with 4400) */
   invalidFrames = 0;
   readonly counters: SimCounters;
+  /** ids of the commands answered (with `commands`): a repeat is not run again */
+  readonly commandsRun = new Set<string>();
   /** last seq used; the next event gets seq + 1 */
   private seq = 0;
+  private readonly loadTimers = new Set<NodeJS.Timeout>();
   /** sent or not, not yet acknowledged: replayed in order after a reconnect */
   private readonly spool: SpooledEvent[] = [];
   private ws: WebSocket | null = null;
@@ -208,7 +218,7 @@ export class SimAgent {
       };
       ws.once('unexpected-response', onRefused);
       ws.once('open', () => {
-        this.sendMsg({ type: 'hello', v: PROTOCOL_VERSION, agentId: this.id, bootId: this.bootId, labels: this.labels, agentVersion: 'sim-0.0.0', services: [...this.services.values()].map((s) => ({ name: s.name, kind: s.kind, url: s.url })) });
+        this.sendMsg({ type: 'hello', v: PROTOCOL_VERSION, agentId: this.id, bootId: this.bootId, labels: this.labels, agentVersion: 'sim-0.0.0', services: [...this.services.values()].map((s) => ({ name: s.name, kind: s.kind, url: s.url, ...(this.opts.commands ? { unit: `${s.name}.service` } : {}) })) });
       });
       const check = () => {
         if (this.welcomed) {
@@ -333,6 +343,8 @@ export class SimAgent {
   private stopReconnecting(): void {
     this.leaving = true;
     clearTimeout(this.reconnectTimer);
+    for (const t of this.loadTimers) clearTimeout(t);
+    this.loadTimers.clear();
   }
 
   private onClose(ws: WebSocket, code: number, reason: string): void {
@@ -404,8 +416,35 @@ export class SimAgent {
       this.counters.welcomes++;
     } else if (msg.type === 'ack') {
       if (msg.bootId === this.bootId) this.applyAck(msg.seq);
+    } else if (msg.type === 'command' && this.opts.commands) {
+      this.runCommand(msg.id, msg.service, this.opts.commands);
     }
     this.notify();
+  }
+
+  private runCommand(id: string, service: string, how: NonNullable<SimAgentOptions['commands']>): void {
+    if (this.commandsRun.has(id)) return;
+    this.commandsRun.add(id);
+    this.emitEvent('command_received', service, `coordinator asked to restart ${service}`, { id, action: 'restart' });
+    if (!this.services.has(service)) {
+      this.emitEvent('command_result', service, `refused: service ${service} is not in this agent's config`, { id, ok: false, outcome: 'refused' });
+      return;
+    }
+    this.setState('starting', 'restarted by the coordinator, loading', [service]);
+    this.emitEvent('command_result', service, 'restarted', { id, ok: true, outcome: 'restarted', unit: `${service}.service` });
+    const timer = setTimeout(() => {
+      this.loadTimers.delete(timer);
+      this.setState('healthy', 'ready', [service]);
+      how.onHealthy?.(this, service, performance.now());
+    }, how.loadTimeMs(this, service));
+    this.loadTimers.add(timer);
+  }
+
+  /** One event of `type` (not a state change), spooled and sent as the agent's events are. */
+  private emitEvent(type: Event['type'], service: string, reason: string, data: Record<string, unknown>): void {
+    const spooled: SpooledEvent = { event: { agentId: this.id, bootId: this.bootId, seq: ++this.seq, at: new Date().toISOString(), type, service, reason, data }, firstSentAt: null };
+    this.spool.push(spooled);
+    if (this.connected) this.sendEvents([spooled]);
   }
 
   /** Adds to `inbox`, bounded: heartbeats come every few seconds for as long as the agent lives. */
