@@ -35,6 +35,9 @@ import { registerRestartRoutes } from './http/restarts-api.js';
 import { RestartScheduler } from './jobs/scheduler.js';
 import { Registry } from 'prom-client';
 import { registerMetricsRoute } from './http/metrics-api.js';
+import { Auditor } from './audit/auditor.js';
+import { jobStateAudit, jobStepAudit } from './audit/job-steps.js';
+import { registerAuditRoutes } from './http/audit-api.js';
 import { registerCoordinatorMetrics } from './metrics/index.js';
 
 /**
@@ -122,7 +125,9 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     const adminTokens = new TokenSet(config.auth.adminTokens, config.auth.adminTokenNames);
     // browser logins only make sense where reading needs a token
     const sessions = viewerTokens.size > 0 ? new SessionStore(() => clock.now()) : undefined;
-    const router = new Router({ viewerTokens, adminTokens, ...(sessions ? { sessions } : {}) }, logger);
+    const auditor = new Auditor({ store: store.audit, clock, logger });
+    const router = new Router({ viewerTokens, adminTokens, ...(sessions ? { sessions } : {}), audit: auditor }, logger);
+    registerAuditRoutes(router, { store: store.audit });
     if (sessions) registerLoginRoutes(router, { sessions, viewerTokens, adminTokens, logger });
     let accepting = false;
     registerApiRoutes(router, {
@@ -149,7 +154,13 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       silences.put(silence);
       pipeline?.update(fleet.state);
     } });
-    scheduler = new RestartScheduler({ store: store.jobs, events: store.events, fleet, send: (agentId, cmd) => agentHub.sendCommand(agentId, cmd), clock, logger: logger.child({ component: 'jobs' }) });
+    scheduler = new RestartScheduler({ store: store.jobs, events: store.events, fleet, send: (agentId, cmd) => agentHub.sendCommand(agentId, cmd), clock, logger: logger.child({ component: 'jobs' }),
+      onStep: (job, t) => {
+        const row = jobStepAudit(job, t);
+        if (row) auditor.record(row);
+      },
+      onJobState: (job) => auditor.record(jobStateAudit(job)),
+    });
     const jobs = scheduler;
     stops.push(() => jobs.stop());
     await jobs.start();
@@ -214,6 +225,8 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
         async () => {
           const removed = await store.prune(clock.now() - config.store.retention);
           if (removed > 0) logger.info({ removed }, 'pruned events past retention');
+          const audited = await store.audit.prune(clock.now() - config.audit.retention);
+          if (audited > 0) logger.info({ removed: audited }, 'pruned audit log rows past audit.retention');
         },
         { immediate: true },
       ),
@@ -230,6 +243,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
         await serverClosed;
         // delivery before the store: in-flight sends settle or stay pending for the next start
         await delivery.stop();
+        await auditor.idle();
         if (ownsStore) await store.close();
         logger.info('coordinator stopped');
       })());
