@@ -38,6 +38,9 @@ import { registerMetricsRoute } from './http/metrics-api.js';
 import { Auditor } from './audit/auditor.js';
 import { jobStateAudit, jobStepAudit } from './audit/job-steps.js';
 import { registerAuditRoutes } from './http/audit-api.js';
+import { registerMaintenanceRoutes } from './http/maintenance-api.js';
+import { MaintenanceAgentSync } from './maintenance/agent-sync.js';
+import { MaintenanceBook } from './maintenance/book.js';
 import { registerCoordinatorMetrics } from './metrics/index.js';
 
 /**
@@ -108,8 +111,18 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       pendingCounts: () => store.outbox.pendingCounts(),
     });
     stops.push(metrics.stop);
+    let maintenanceSync: MaintenanceAgentSync | undefined;
+    const maintenance = new MaintenanceBook({ store: store.maintenance, clock, onChange: (host) => {
+      maintenanceSync?.tell(host);
+      pipeline?.update(fleet.state);
+    } });
+    await maintenance.load();
+    fleet.maintenanceOf = (host) => maintenance.view(host);
     const agentHub = new AgentHub({
-      observe: (input) => scheduler?.observe(input),
+      observe: (input) => {
+        scheduler?.observe(input);
+        maintenanceSync?.observe(input);
+      },
       store,
       fleet,
       clock,
@@ -120,6 +133,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       observer: metrics.observer,
     });
     hub = agentHub;
+    maintenanceSync = new MaintenanceAgentSync({ book: maintenance, fleet, send: (id, msg) => agentHub.sendMaintenance(id, msg), logger: logger.child({ component: 'maintenance' }) });
 
     const viewerTokens = new TokenSet(config.auth.viewerTokens);
     const adminTokens = new TokenSet(config.auth.adminTokens, config.auth.adminTokenNames);
@@ -140,6 +154,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     });
     registerStatusPage(router, { fleet });
     registerHostRoutes(router, { fleet, store: store.fleet, clock, logger });
+    registerMaintenanceRoutes(router, { book: maintenance, fleet, clock, maxDuration: config.silences.maxDuration });
     registerMetricsRoute(router, metricsRegistry);
 
     // Alerts: rules over fleet state → silences/inhibition/grouping/dedup → durable outbox →
@@ -164,7 +179,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     const jobs = scheduler;
     stops.push(() => jobs.stop());
     await jobs.start();
-    registerRestartRoutes(router, { scheduler: jobs, store: store.jobs, fleet, clock });
+    registerRestartRoutes(router, { scheduler: jobs, store: store.jobs, fleet, clock, inMaintenance: (host) => maintenance.active(host) !== undefined });
     registerAlertRoutes(router, { alerts: () => pipeline?.alerts({ resolved: true }) ?? [], store: store.outbox, receivers: () => delivery.status() });
     const upgrades = new Map<string, UpgradeHandler>([[AGENT_WS_PATH, (req, socket, head) => agentHub.handleUpgrade(req, socket, head)]]);
     const tlsConfig = config.tls;
@@ -192,6 +207,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       emit: (notification, entry) => delivery.emit(notification, entry),
       updateLog: (entry) => delivery.updateLog(entry),
       silences: () => silences.all(),
+      maintenance: (host) => maintenance.view(host),
       agentLostAfter: config.fleet.agentLostAfter,
       retireAfter: config.fleet.retireAfter,
       onError: (err: unknown) => logger.error({ err: (err as Error).message }, 'alert pipeline error'),

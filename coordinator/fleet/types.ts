@@ -80,6 +80,8 @@ export interface HostView {
   lastSeen: string | null;
   gpu: GpuReport | null;
   services: ServiceView[];
+  /** the host's maintenance window while it lasts (POST /api/v1/hosts/:id/maintenance) */
+  maintenance: { until: string; comment: string; by: string } | null;
 }
 
 export interface ServiceView {

@@ -19,6 +19,8 @@ export interface RestartsApiDeps {
   store: Pick<JobStore, 'getJob' | 'listJobs'>;
   fleet: { readonly state: FleetState };
   clock: Clock;
+  /** hosts in maintenance are skipped unless the selector has includeMaintenance */
+  inMaintenance?: (host: string) => boolean;
   /** a job was created or asked to abort (the audit log) */
   onAction?: (ctx: RouteContext, action: 'restart.create' | 'restart.abort', job: RestartJob) => void;
   newId?: () => string;
@@ -35,7 +37,7 @@ export function registerRestartRoutes(router: Router, deps: RestartsApiDeps): vo
   router
     .add('POST', '/api/v1/restarts', 'admin', async (ctx) => {
       const request = parseRequest(await readJsonBody(ctx.req, MAX_BODY_BYTES));
-      const targets = resolveTargets(deps.fleet.state, request.selector);
+      const targets = resolveTargets(deps.fleet.state, request.selector, deps.inMaintenance);
       ctx.audit.detail = { reason: request.reason, selector: request.selector, targets: targets.length, dryRun: request.dryRun };
       if (request.dryRun) return sendJson(ctx.res, 200, { dryRun: true, targets });
       if (targets.length === 0) throw new HttpError(400, 'no_targets', 'the selector matches no service with a unit');
