@@ -23,6 +23,8 @@ export interface AgentDeps {
   version?: string;
   /** sees every finished probe round (the metrics endpoint's histogram) */
   onRound?: (service: { name: string; kind: string }, result: RoundResult) => void;
+  /** true while the host is in maintenance (agent/maintenance/pause.ts) */
+  paused?: () => boolean;
 }
 
 export interface RunningAgent {
@@ -62,6 +64,7 @@ export function startAgent(config: AgentConfig, deps: AgentDeps): RunningAgent {
       pacer,
       runRound: deps.onRound ? observed(service, probing.runRound, deps.onRound) : probing.runRound,
       resetRoundState: probing.resetRoundState,
+      ...(deps.paused ? { paused: deps.paused } : {}),
     });
     // a closed keep-alive connection may be a dead server: look at its PID now rather than
     // at the next PID-watch tick

@@ -10,6 +10,7 @@ import type { GpuReading } from './gpu/nvidia-smi.js';
 import { gpuProblems } from './gpu/nvidia-smi.js';
 import { CommandLedger } from './commands/ledger.js';
 import { CommandRunner } from './commands/runner.js';
+import { MaintenancePause } from './maintenance/pause.js';
 
 export interface AgentProcessDeps {
   clock: Clock;
@@ -35,6 +36,8 @@ export async function startAgentProcess(config: AgentConfig, deps: AgentProcessD
   let agentRef: RunningAgent | null = null;
   let commands: CommandRunner | null = null;
   const events = new EventLog(config.agent.id, deps.clock, deps.logger);
+  // only a coordinator puts a host in maintenance; its window is kept beside the spool
+  const pause = config.coordinator ? MaintenancePause.open(config.coordinator.spoolDir, deps.clock, deps.logger.child({ component: 'maintenance' })) : null;
   if (config.coordinator) {
     const c = config.coordinator;
     // loaded only when there is a coordinator: a standalone agent does without ws and the
@@ -54,6 +57,7 @@ export async function startAgentProcess(config: AgentConfig, deps: AgentProcessD
         gpus: () => toGpuInfo(agentRef?.gpu?.readings ?? null, config),
       },
       onCommand: (cmd) => commands?.handle(cmd),
+      onMaintenance: (msg) => pause?.apply(msg),
     });
     events.addSink(link);
   }
@@ -65,7 +69,7 @@ export async function startAgentProcess(config: AgentConfig, deps: AgentProcessD
     metrics = await startMetricsEndpoint(config.metrics, () => ({ snapshot: () => agentRef?.snapshot() ?? [], ...(link ? { link } : {}) }), deps.logger.child({ component: 'metrics' }));
     events.addSink(metrics.sink);
   }
-  const agent = startAgent(config, { clock: deps.clock, logger: deps.logger, version: deps.version, events, ...(metrics ? { onRound: metrics.observeRound } : {}) });
+  const agent = startAgent(config, { clock: deps.clock, logger: deps.logger, version: deps.version, events, ...(metrics ? { onRound: metrics.observeRound } : {}), ...(pause ? { paused: () => pause.active() } : {}) });
   agentRef = agent;
   if (config.coordinator) commands = startCommandRunner(config.coordinator.spoolDir, agent, deps);
   link?.start();
@@ -76,6 +80,7 @@ export async function startAgentProcess(config: AgentConfig, deps: AgentProcessD
     metricsPort: metrics?.port ?? null,
     async stop() {
       await agent.stop();
+      pause?.stop();
       await link?.stop();
       await metrics?.close();
     },

@@ -34,6 +34,8 @@ export interface MonitorDeps {
   pidAlive?: (pid: number) => boolean;
   /** the agent's shared time grid, so services probed at the same interval wake together */
   pacer?: Pacer;
+  /** true while the host is in maintenance: no automatic restart starts (operator ones do) */
+  paused?: () => boolean;
 }
 
 export interface ServiceSnapshot {
@@ -210,7 +212,7 @@ export class ServiceMonitor {
 
   private apply(input: MachineInput): void {
     const now = this.deps.clock.now();
-    const r = step(this.status, input, now, this.machine);
+    const r = step(this.status, input, now, this.deps.paused?.() ? { ...this.machine, canRestart: false } : this.machine);
     this.status = r.status;
     for (const t of r.transitions) {
       this.deps.events.emit({ type: 'state_changed', service: this.service.name, from: t.from, to: t.to, reason: t.reason });

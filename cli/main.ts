@@ -13,6 +13,7 @@ const COMMANDS: CommandTable = {
   status: { summary: 'fleet table from a coordinator', load: async () => (await import('./status.js')).statusMain },
   restart: { summary: 'restart services across the fleet as a rolling, health-gated job', load: async () => (await import('./restart.js')).restartMain },
   restarts: { summary: 'restart jobs: list, show, abort', load: async () => (await import('./restarts.js')).restartsMain },
+  maintenance: { summary: 'maintenance on/off for a host: no automatic restarts, no pages, left out of restart jobs', load: async () => (await import('./maintenance.js')).maintenanceMain },
   silence: { summary: 'silences: add, list, expire (matchers, duration, comment)', load: async () => (await import('./silence.js')).silenceMain },
   config: { summary: 'config validate -c FILE: validate an agent or coordinator config', load: async () => (await import('./config.js')).configMain },
   deploy: { summary: "deploy polkit|sudoers -c FILE: the privilege file for that config's units", load: async () => (await import('./deploy.js')).deployMain },

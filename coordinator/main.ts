@@ -35,6 +35,12 @@ import { registerRestartRoutes } from './http/restarts-api.js';
 import { RestartScheduler } from './jobs/scheduler.js';
 import { Registry } from 'prom-client';
 import { registerMetricsRoute } from './http/metrics-api.js';
+import { Auditor } from './audit/auditor.js';
+import { jobStateAudit, jobStepAudit } from './audit/job-steps.js';
+import { registerAuditRoutes } from './http/audit-api.js';
+import { registerMaintenanceRoutes } from './http/maintenance-api.js';
+import { MaintenanceAgentSync } from './maintenance/agent-sync.js';
+import { MaintenanceBook } from './maintenance/book.js';
 import { registerCoordinatorMetrics } from './metrics/index.js';
 import { FEED_WS_PATH } from '../shared/feed/messages.js';
 import { FeedHub } from './feed/hub.js';
@@ -118,8 +124,18 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       pendingCounts: () => store.outbox.pendingCounts(),
     });
     stops.push(metrics.stop);
+    let maintenanceSync: MaintenanceAgentSync | undefined;
+    const maintenance = new MaintenanceBook({ store: store.maintenance, clock, onChange: (host) => {
+      maintenanceSync?.tell(host);
+      pipeline?.update(fleet.state);
+    } });
+    await maintenance.load();
+    fleet.maintenanceOf = (host) => maintenance.view(host);
     const agentHub = new AgentHub({
-      observe: (input) => scheduler?.observe(input),
+      observe: (input) => {
+        scheduler?.observe(input);
+        maintenanceSync?.observe(input);
+      },
       store,
       fleet,
       clock,
@@ -130,12 +146,15 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       observer: metrics.observer,
     });
     hub = agentHub;
+    maintenanceSync = new MaintenanceAgentSync({ book: maintenance, fleet, send: (id, msg) => agentHub.sendMaintenance(id, msg), logger: logger.child({ component: 'maintenance' }) });
 
     const viewerTokens = new TokenSet(config.auth.viewerTokens);
     const adminTokens = new TokenSet(config.auth.adminTokens, config.auth.adminTokenNames);
     // browser logins only make sense where reading needs a token
     const sessions = viewerTokens.size > 0 ? new SessionStore(() => clock.now()) : undefined;
-    const router = new Router({ viewerTokens, adminTokens, ...(sessions ? { sessions } : {}) }, logger);
+    const auditor = new Auditor({ store: store.audit, clock, logger });
+    const router = new Router({ viewerTokens, adminTokens, ...(sessions ? { sessions } : {}), audit: auditor }, logger);
+    registerAuditRoutes(router, { store: store.audit });
     if (sessions) registerLoginRoutes(router, { sessions, viewerTokens, adminTokens, logger });
     let accepting = false;
     registerApiRoutes(router, {
@@ -148,6 +167,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     });
     registerStatusPage(router, { fleet });
     registerHostRoutes(router, { fleet, store: store.fleet, clock, logger });
+    registerMaintenanceRoutes(router, { book: maintenance, fleet, clock, maxDuration: config.silences.maxDuration });
     registerMetricsRoute(router, metricsRegistry);
     const history = new HistoryRecorder({ fleet, clock, store: store.history, agentLostAfter: config.fleet.agentLostAfter, logger });
     stops.push(() => history.stop());
@@ -178,11 +198,17 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       feed.silencesChanged();
       pipeline?.update(fleet.state);
     } });
-    scheduler = new RestartScheduler({ store: store.jobs, events: store.events, fleet, send: (agentId, cmd) => agentHub.sendCommand(agentId, cmd), clock, logger: logger.child({ component: 'jobs' }) });
+    scheduler = new RestartScheduler({ store: store.jobs, events: store.events, fleet, send: (agentId, cmd) => agentHub.sendCommand(agentId, cmd), clock, logger: logger.child({ component: 'jobs' }),
+      onStep: (job, t) => {
+        const row = jobStepAudit(job, t);
+        if (row) auditor.record(row);
+      },
+      onJobState: (job) => auditor.record(jobStateAudit(job)),
+    });
     const jobs = scheduler;
     stops.push(() => jobs.stop());
     await jobs.start();
-    registerRestartRoutes(router, { scheduler: jobs, store: store.jobs, fleet, clock });
+    registerRestartRoutes(router, { scheduler: jobs, store: store.jobs, fleet, clock, inMaintenance: (host) => maintenance.active(host) !== undefined });
     registerAlertRoutes(router, { alerts: () => pipeline?.alerts({ resolved: true }) ?? [], store: store.outbox, receivers: () => delivery.status() });
     const upgrades = new Map<string, UpgradeHandler>([
       [AGENT_WS_PATH, (req, socket, head) => agentHub.handleUpgrade(req, socket, head)],
@@ -213,6 +239,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       emit: (notification, entry) => delivery.emit(notification, entry),
       updateLog: (entry) => delivery.updateLog(entry),
       silences: () => silences.all(),
+      maintenance: (host) => maintenance.view(host),
       agentLostAfter: config.fleet.agentLostAfter,
       retireAfter: config.fleet.retireAfter,
       onError: (err: unknown) => logger.error({ err: (err as Error).message }, 'alert pipeline error'),
@@ -253,6 +280,8 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
           if (removed > 0) logger.info({ removed }, 'pruned events past retention');
           const buckets = await store.history.prune(clock.now() - config.history.retention);
           if (buckets > 0) logger.info({ buckets }, 'pruned history past history.retention');
+          const audited = await store.audit.prune(clock.now() - config.audit.retention);
+          if (audited > 0) logger.info({ removed: audited }, 'pruned audit log rows past audit.retention');
         },
         { immediate: true },
       ),
@@ -270,6 +299,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
         await serverClosed;
         // delivery before the store: in-flight sends settle or stay pending for the next start
         await delivery.stop();
+        await auditor.idle();
         if (ownsStore) await store.close();
         logger.info('coordinator stopped');
       })());

@@ -3,7 +3,7 @@ import type { Clock, TimerHandle } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import type { CoordinatorLinkConfig } from '../../shared/config/agent-config.js';
 import { CloseCode, PROTOCOL_VERSION, parseCoordinatorMessage, DEFAULT_MAX_FRAME_BYTES, Limits } from '../../shared/protocol/index.js';
-import type { AgentMessage, CommandMessage, Event, GpuInfo, HelloService, ProbeResult, SnapshotService } from '../../shared/protocol/messages.js';
+import type { AgentMessage, CommandMessage, Event, MaintenanceMessage, GpuInfo, HelloService, ProbeResult, SnapshotService } from '../../shared/protocol/messages.js';
 import type { AgentEvent, EventLog, EventSink } from '../events.js';
 import type { ServiceSnapshot } from '../monitor.js';
 import { Spool, type LostRange } from './spool.js';
@@ -29,6 +29,8 @@ export interface LinkOptions {
   probeFlushMs?: number;
   /** runs a coordinator command (agent/commands/runner.ts); without it every command is refused */
   onCommand?: (cmd: CommandMessage) => void;
+  /** the host's maintenance window (agent/maintenance/pause.ts) */
+  onMaintenance?: (msg: MaintenanceMessage) => void;
 }
 
 const RECONNECT_BASE_MS = 500;
@@ -266,6 +268,9 @@ export class CoordinatorLink implements EventSink {
       case 'command':
         if (this.opts.onCommand) this.opts.onCommand(msg);
         else this.opts.events.emit({ type: 'command_result', service: msg.service, reason: `command ${msg.action} not supported by this agent`, data: { id: msg.id, ok: false } });
+        break;
+      case 'maintenance':
+        this.opts.onMaintenance?.(msg);
         break;
     }
   }

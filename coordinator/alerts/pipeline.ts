@@ -33,6 +33,11 @@ export interface AlertPipelineOptions {
   updateLog?: DispatcherDeps['updateLog'];
   /** every stored silence (active, pending and expired are all fine); called once per flush and per alerts() */
   silences: () => readonly Silence[];
+  /**
+   * The host's maintenance window while it lasts: its alerts are muted like silenced ones
+   * (still listed, as `suppressed`; a problem still there when the window ends pages then).
+   */
+  maintenance?: (host: string) => { until: string; by: string; comment: string } | null;
   /** docs/protocol.md `fleet.agentLostAfter`, ms */
   agentLostAfter: number;
   /** docs/configuration.md `fleet.retireAfter`, ms; default never */
@@ -70,7 +75,7 @@ export class AlertPipeline {
       ...(opts.onError ? { onError: (err: unknown) => opts.onError!(err) } : {}),
       muter: (now) => {
         const silences = activeSilences(this.opts.silences(), now);
-        return (a) => (silences.length > 0 && silencedBy(a, silences, now).length > 0) || this.inhibit.inhibitedBy(a).length > 0;
+        return (a) => (silences.length > 0 && silencedBy(a, silences, now).length > 0) || this.inhibit.inhibitedBy(a).length > 0 || this.inMaintenance(a) !== null;
       },
     });
   }
@@ -177,7 +182,14 @@ export class AlertPipeline {
     if (ids.length) out.push({ kind: 'silenced', silenceIds: ids });
     const by = this.inhibit.inhibitedBy(alert);
     if (by.length) out.push({ kind: 'inhibited', by: [...by] });
+    const m = this.inMaintenance(alert);
+    if (m) out.push({ kind: 'maintenance', host: alert.labels.host!, ...m });
     return out;
+  }
+
+  private inMaintenance(alert: Alert): { until: string; by: string; comment: string } | null {
+    const host = alert.labels.host;
+    return host === undefined || !this.opts.maintenance ? null : this.opts.maintenance(host);
   }
 }
 

@@ -55,7 +55,10 @@ export interface Silence {
 }
 
 /** Why an alert does not notify (GET /api/v1/alerts shows it). */
-export type Suppression = { kind: 'silenced'; silenceIds: string[] } | { kind: 'inhibited'; by: string[] /* fingerprints of the inhibiting alerts */ };
+export type Suppression =
+  | { kind: 'silenced'; silenceIds: string[] }
+  | { kind: 'inhibited'; by: string[] /* fingerprints of the inhibiting alerts */ }
+  | { kind: 'maintenance'; host: string; until: string; by: string; comment: string };
 
 export interface AlertStatusView {
   alert: Alert;

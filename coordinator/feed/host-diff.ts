@@ -17,6 +17,8 @@ export class HostDiff {
   constructor(
     private readonly agentLostAfter: number,
     private readonly retireAfter: number,
+    /** a host's maintenance window (kept beside the fleet state; it also ends with time) */
+    private readonly maintenanceOf: (id: string) => FeedHost['maintenance'] = () => null,
   ) {}
 
   markDirty(id: string): void {
@@ -30,8 +32,13 @@ export class HostDiff {
   /** Marks hosts whose offline or retired flag flipped with time alone (no input told the tracker). */
   recheck(state: FleetState, now: number): void {
     for (const h of state.hosts.values()) {
-      if (this.flags.get(h.id) !== flagsOf(state, h.id, now, this.agentLostAfter, this.retireAfter)) this.dirty.add(h.id);
+      if (this.flags.get(h.id) !== this.flagsOf(state, h.id, now)) this.dirty.add(h.id);
     }
+  }
+
+  private flagsOf(state: FleetState, id: string, now: number): string {
+    const h = state.hosts.get(id)!;
+    return `${isOffline(h, now, this.agentLostAfter) ? 1 : 0}${isRetired(h, now, this.retireAfter) ? 1 : 0}${JSON.stringify(this.maintenanceOf(id))}`;
   }
 
   /** The changes since the last call, in host id order; updates what counts as sent. */
@@ -47,8 +54,8 @@ export class HostDiff {
         }
         continue;
       }
-      this.flags.set(id, flagsOf(state, id, now, this.agentLostAfter, this.retireAfter));
-      const host: FeedHost = hostViewAt(entry, now, this.agentLostAfter, this.retireAfter);
+      this.flags.set(id, this.flagsOf(state, id, now));
+      const host: FeedHost = hostViewAt(entry, now, this.agentLostAfter, this.retireAfter, this.maintenanceOf(id));
       const key = JSON.stringify({ ...host, lastSeen: null });
       if (before && before.key === key) {
         if (before.host.lastSeen === host.lastSeen) continue;
@@ -68,7 +75,4 @@ export class HostDiff {
   }
 }
 
-function flagsOf(state: FleetState, id: string, now: number, agentLostAfter: number, retireAfter: number): string {
-  const h = state.hosts.get(id)!;
-  return `${isOffline(h, now, agentLostAfter) ? 1 : 0}${isRetired(h, now, retireAfter) ? 1 : 0}`;
-}
+

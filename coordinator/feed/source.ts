@@ -8,7 +8,7 @@ import { HostDiff } from './host-diff.js';
 import { KeyedDiff } from './keyed-diff.js';
 
 export interface FeedSourceDeps {
-  fleet: Pick<FleetTracker, 'state' | 'subscribe'>;
+  fleet: Pick<FleetTracker, 'state' | 'subscribe' | 'maintenanceOf'>;
   clock: Clock;
   agentLostAfter: number;
   retireAfter: number;
@@ -52,7 +52,7 @@ export class FeedSource {
   private readonly unsubscribe: () => void;
 
   constructor(private readonly deps: FeedSourceDeps) {
-    this.hosts = new HostDiff(deps.agentLostAfter, deps.retireAfter);
+    this.hosts = new HostDiff(deps.agentLostAfter, deps.retireAfter, (id) => deps.fleet.maintenanceOf(id));
     this.silences = new KeyedDiff<SilenceItem, FeedSilence>(
       (s) => s.silence.id,
       (a, b) => a.silence === b.silence && a.state === b.state,

@@ -1,6 +1,6 @@
 import type { Clock } from '../../shared/clock.js';
 import { EMPTY_FLEET, reduceHost } from './reduce.js';
-import type { FleetInput, FleetState, FleetView, HostEntry } from './types.js';
+import type { FleetInput, FleetState, FleetView, HostEntry, HostView } from './types.js';
 import { fleetView, isOffline } from './view.js';
 
 /** Called after an input changed one host: the fleet now, and that host after and before. */
@@ -44,8 +44,11 @@ export class FleetTracker {
     for (const l of this.listeners) l(input, this.current, host, before);
   }
 
+  /** Where the view reads each host's maintenance window (coordinator/maintenance/book.ts). */
+  maintenanceOf: (host: string) => HostView['maintenance'] = () => null;
+
   view(): FleetView {
-    return fleetView(this.current, this.clock.now(), this.agentLostAfter, this.retireAfter);
+    return fleetView(this.current, this.clock.now(), this.agentLostAfter, this.retireAfter, this.maintenanceOf);
   }
 
   /**

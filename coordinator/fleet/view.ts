@@ -20,17 +20,17 @@ export function isRetired(host: HostEntry, now: number, retireAfter: number): bo
 }
 
 /** `GET /api/v1/fleet` body. Pure: the same state and time always give the same view. */
-export function fleetView(state: FleetState, now: number, agentLostAfter: number, retireAfter = Infinity): FleetView {
+export function fleetView(state: FleetState, now: number, agentLostAfter: number, retireAfter = Infinity, maintenanceOf: (host: string) => HostView['maintenance'] = () => null): FleetView {
   const hosts = [...state.hosts.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { hosts: hosts.map((h) => hostView(h, isOffline(h, now, agentLostAfter), isRetired(h, now, retireAfter))) };
+  return { hosts: hosts.map((h) => hostView(h, isOffline(h, now, agentLostAfter), isRetired(h, now, retireAfter), maintenanceOf(h.id))) };
 }
 
 /** One host of the view (the live feed sends hosts one at a time). */
-export function hostViewAt(h: HostEntry, now: number, agentLostAfter: number, retireAfter = Infinity): HostView {
-  return hostView(h, isOffline(h, now, agentLostAfter), isRetired(h, now, retireAfter));
+export function hostViewAt(h: HostEntry, now: number, agentLostAfter: number, retireAfter = Infinity, maintenance: HostView['maintenance'] = null): HostView {
+  return hostView(h, isOffline(h, now, agentLostAfter), isRetired(h, now, retireAfter), maintenance);
 }
 
-function hostView(h: HostEntry, offline: boolean, retired: boolean): HostView {
+function hostView(h: HostEntry, offline: boolean, retired: boolean, maintenance: HostView['maintenance']): HostView {
   return {
     id: h.id,
     labels: { ...h.labels },
@@ -50,5 +50,6 @@ function hostView(h: HostEntry, offline: boolean, retired: boolean): HostView {
         restarts: { count: s.restarts.count, lastAt: s.restarts.lastAt, lastOutcome: s.restarts.lastOutcome },
       }),
     ),
+    maintenance,
   };
 }

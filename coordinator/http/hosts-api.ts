@@ -19,11 +19,12 @@ export interface HostsApiDeps {
  * would be back at its next hello, and forgetting a live host is more likely a mistake.
  */
 export function registerHostRoutes(router: Router, deps: HostsApiDeps): void {
-  router.add('DELETE', '/api/v1/hosts/:id', 'admin', async ({ req, res, params }) => {
+  router.add('DELETE', '/api/v1/hosts/:id', 'admin', async ({ req, res, params, audit }) => {
     const id = params.id!;
     const host = deps.fleet.state.hosts.get(id);
     if (!host) throw new HttpError(404, 'not_found', `no host ${JSON.stringify(id)}`);
     if (host.connected) throw new HttpError(409, 'conflict', `host ${JSON.stringify(id)} is connected now: stop its agent first`);
+    audit.detail = { lastSeen: host.lastSeen === null ? null : new Date(host.lastSeen).toISOString() };
     await deps.store.forgetAgent(id);
     deps.fleet.forget(id);
     deps.logger.info(
@@ -31,5 +32,5 @@ export function registerHostRoutes(router: Router, deps: HostsApiDeps): void {
       'host forgotten',
     );
     sendJson(res, 200, { id, forgotten: true, at: new Date(deps.clock.now()).toISOString() });
-  });
+  }, 'host.forget');
 }

@@ -19,6 +19,8 @@ export interface RestartsApiDeps {
   store: Pick<JobStore, 'getJob' | 'listJobs'>;
   fleet: { readonly state: FleetState };
   clock: Clock;
+  /** hosts in maintenance are skipped unless the selector has includeMaintenance */
+  inMaintenance?: (host: string) => boolean;
   /** a job was created or asked to abort (the audit log) */
   onAction?: (ctx: RouteContext, action: 'restart.create' | 'restart.abort', job: RestartJob) => void;
   newId?: () => string;
@@ -35,10 +37,12 @@ export function registerRestartRoutes(router: Router, deps: RestartsApiDeps): vo
   router
     .add('POST', '/api/v1/restarts', 'admin', async (ctx) => {
       const request = parseRequest(await readJsonBody(ctx.req, MAX_BODY_BYTES));
-      const targets = resolveTargets(deps.fleet.state, request.selector);
+      const targets = resolveTargets(deps.fleet.state, request.selector, deps.inMaintenance);
+      ctx.audit.detail = { reason: request.reason, selector: request.selector, targets: targets.length, dryRun: request.dryRun };
       if (request.dryRun) return sendJson(ctx.res, 200, { dryRun: true, targets });
       if (targets.length === 0) throw new HttpError(400, 'no_targets', 'the selector matches no service with a unit');
       const job = newJob(newId(), request, targets, ctx.actor ?? 'admin', deps.clock.now());
+      ctx.audit.target = job.id;
       try {
         await deps.scheduler.create(job);
       } catch (err) {
@@ -47,7 +51,7 @@ export function registerRestartRoutes(router: Router, deps: RestartsApiDeps): vo
       }
       deps.onAction?.(ctx, 'restart.create', job);
       sendJson(ctx.res, 202, { id: job.id, targets }, { Location: `/api/v1/restarts/${encodeURIComponent(job.id)}` });
-    })
+    }, 'restart.create')
     .add('GET', '/api/v1/restarts', 'viewer', async ({ res, url }) => {
       const raw = url.searchParams.get('limit');
       const limit = raw === null ? DEFAULT_LIST_LIMIT : Number(raw);
@@ -63,8 +67,9 @@ export function registerRestartRoutes(router: Router, deps: RestartsApiDeps): vo
       if (!(await deps.scheduler.abort(job.id))) throw new HttpError(409, 'conflict', `job ${job.id} has already ended (${job.state})`);
       const after = deps.scheduler.get(job.id) ?? (await findJob(deps, job.id));
       deps.onAction?.(ctx, 'restart.abort', after);
+      ctx.audit.detail = { state: after.state };
       sendJson(ctx.res, 200, jobView(after));
-    });
+    }, 'restart.abort');
 }
 
 function parseRequest(body: unknown): JobRequest {

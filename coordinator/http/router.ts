@@ -25,6 +25,25 @@ export interface RouteContext {
   tokenHolder: boolean;
   /** the admin token's name when an admin token came with the request (audit: who) */
   actor: string | undefined;
+  /** what an audited route's handler adds to its audit row (target, detail) */
+  audit: AuditNote;
+}
+
+export interface AuditNote {
+  /** defaults to the route's first `:param` */
+  target: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** One audited call as it ended; the router reports every call of a route added with an audit action, refused ones included. */
+export interface AuditedCall {
+  actor: string;
+  remote: string | null;
+  action: string;
+  target: string | null;
+  detail: Record<string, unknown>;
+  outcome: 'ok' | 'refused' | 'error';
+  status: number | null;
 }
 
 export type RouteHandler = (ctx: RouteContext) => void | Promise<void>;
@@ -34,6 +53,7 @@ interface Route {
   segments: string[];
   access: Access;
   handler: RouteHandler;
+  audit?: string;
 }
 
 export interface RouterAuth {
@@ -41,6 +61,11 @@ export interface RouterAuth {
   adminTokens: TokenSet;
   /** browser logins (sessions.ts): a live session may read, never change anything */
   sessions?: SessionStore;
+  /**
+   * The audit log: every call of a route added with an `audit` action, refused ones
+   * included. `begin` is called as the call starts, its result with the outcome.
+   */
+  audit?: { begin(): (call: AuditedCall) => void };
 }
 
 const UNAUTHORIZED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="llm-health"' };
@@ -53,8 +78,9 @@ export class Router {
     private readonly logger: Logger,
   ) {}
 
-  add(method: 'GET' | 'POST' | 'PUT' | 'DELETE', pattern: string, access: Access, handler: RouteHandler): this {
-    this.routes.push({ method, segments: split(pattern), access, handler });
+  /** `audit`: the action name under which every call of this route goes to the audit log. */
+  add(method: 'GET' | 'POST' | 'PUT' | 'DELETE', pattern: string, access: Access, handler: RouteHandler, audit?: string): this {
+    this.routes.push({ method, segments: split(pattern), access, handler, ...(audit ? { audit } : {}) });
     return this;
   }
 
@@ -90,13 +116,36 @@ export class Router {
         allowed.add(route.method);
         continue;
       }
-      const tokenHolder = this.authorize(route.access, req);
-      const actor = tokenHolder ? this.auth.adminTokens.nameOf(bearerToken(req.headers.authorization)) : undefined;
-      await route.handler({ req, res, url, params, tokenHolder, actor });
+      const note: AuditNote = { target: Object.values(params)[0] ?? null, detail: {} };
+      const finish = route.audit && this.auth.audit?.begin();
+      if (!route.audit || !finish) return this.run(route, { req, res, url, params, note });
+      const call = (outcome: AuditedCall['outcome'], status: number): AuditedCall => ({ actor: this.callerName(req), remote: req.socket.remoteAddress ?? null, action: route.audit!, target: note.target, detail: note.detail, outcome, status });
+      try {
+        await this.run(route, { req, res, url, params, note });
+        finish(call('ok', res.statusCode));
+      } catch (err) {
+        const status = err instanceof HttpError ? err.status : 500;
+        if (err instanceof HttpError) note.detail = { ...note.detail, error: err.code, message: err.message.slice(0, 300) };
+        finish(call(status < 500 ? 'refused' : 'error', status));
+        throw err;
+      }
       return;
     }
     if (allowed.size > 0) throw new HttpError(405, 'method_not_allowed', `use ${[...allowed].join(', ')}`, { Allow: [...allowed].join(', ') });
     throw new HttpError(404, 'not_found', 'no such endpoint');
+  }
+
+  private async run(route: Route, c: { req: IncomingMessage; res: ServerResponse; url: URL; params: Record<string, string>; note: AuditNote }): Promise<void> {
+    const tokenHolder = this.authorize(route.access, c.req);
+    const actor = tokenHolder ? this.auth.adminTokens.nameOf(bearerToken(c.req.headers.authorization)) : undefined;
+    await route.handler({ req: c.req, res: c.res, url: c.url, params: c.params, tokenHolder, actor, audit: c.note });
+  }
+
+  /** Who called, for the audit log: the admin token's name, never the token itself. */
+  private callerName(req: IncomingMessage): string {
+    const token = bearerToken(req.headers.authorization);
+    if (token === undefined) return this.auth.sessions?.valid(req) ? 'browser session' : 'anonymous';
+    return this.auth.adminTokens.nameOf(token) ?? (this.auth.viewerTokens.has(token) ? 'viewer token' : 'unknown token');
   }
 
   private unauthenticated(req: IncomingMessage): HttpError {

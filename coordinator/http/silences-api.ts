@@ -47,9 +47,11 @@ export type SilenceView = FeedSilence;
 export function registerSilenceRoutes(router: Router, deps: SilenceApiDeps): void {
   const newId = deps.newId ?? (() => nanoid());
   router
-    .add('POST', '/api/v1/silences', 'admin', async ({ req, res }) => {
+    .add('POST', '/api/v1/silences', 'admin', async ({ req, res, audit }) => {
       const now = deps.clock.now();
       const silence = parseSilenceRequest(await readJsonBody(req, MAX_SILENCE_BODY_BYTES), now, newId(), deps.maxDuration);
+      audit.target = silence.id;
+      audit.detail = { matchers: silence.matchers, startsAt: iso(silence.startsAt), endsAt: iso(silence.endsAt), createdBy: silence.createdBy, comment: silence.comment };
       await deps.store.createSilence(silence);
       deps.logger.info(
         { silenceId: silence.id, createdBy: silence.createdBy, matchers: silence.matchers, startsAt: iso(silence.startsAt), endsAt: iso(silence.endsAt), comment: silence.comment },
@@ -57,7 +59,7 @@ export function registerSilenceRoutes(router: Router, deps: SilenceApiDeps): voi
       );
       deps.onChange?.(silence);
       sendJson(res, 201, { id: silence.id }, { Location: `/api/v1/silences/${encodeURIComponent(silence.id)}` });
-    })
+    }, 'silence.create')
     .add('GET', '/api/v1/silences', 'viewer', async ({ res, url }) => {
       const all = url.searchParams.get('all');
       if (all !== null && !['', '0', '1', 'true', 'false'].includes(all)) throw badRequest('all: expected 1 or 0');
@@ -77,7 +79,7 @@ export function registerSilenceRoutes(router: Router, deps: SilenceApiDeps): voi
       deps.logger.info({ silenceId: silence.id, endsAt: iso(silence.endsAt) }, 'silence expired');
       deps.onChange?.(silence);
       sendJson(res, 200, silenceView(silence, now));
-    });
+    }, 'silence.expire');
 }
 
 export function silenceView(s: Silence, now: number): SilenceView {

@@ -2,7 +2,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import { CloseCode, PROTOCOL_VERSION } from '../../shared/protocol/constants.js';
-import type { AgentMessage, CommandMessage, CoordinatorMessage, Event, EventsMessage, HelloMessage, ProbesMessage } from '../../shared/protocol/messages.js';
+import type { AgentMessage, CommandMessage, CoordinatorMessage, Event, EventsMessage, HelloMessage, MaintenanceMessage, ProbesMessage } from '../../shared/protocol/messages.js';
 import { closeCodeFor, encodeMessage, parseAgentMessage } from '../../shared/protocol/parse.js';
 import type { AgentGrant } from '../agent-tokens.js';
 import type { FleetTracker } from '../fleet/tracker.js';
@@ -99,7 +99,8 @@ export class AgentConnection {
   }
 
   /** Sends a command once this connection said hello; false when it cannot (closing, not yet identified). */
-  command(msg: CommandMessage): boolean {
+  /** A message the coordinator starts (a command, a maintenance window), once the agent said hello. */
+  command(msg: CommandMessage | MaintenanceMessage): boolean {
     if (this.closing || this.agentId === null || this.ws.readyState !== this.ws.OPEN) return false;
     this.send(msg);
     return true;

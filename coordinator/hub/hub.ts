@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import { CloseCode } from '../../shared/protocol/constants.js';
-import type { CommandMessage } from '../../shared/protocol/messages.js';
+import type { CommandMessage, MaintenanceMessage } from '../../shared/protocol/messages.js';
 import type { AgentGrant, AgentTokens } from '../agent-tokens.js';
 import { bearerToken } from '../auth.js';
 import type { FleetTracker } from '../fleet/tracker.js';
@@ -133,6 +133,11 @@ export class AgentHub implements ConnectionRegistry {
   }
 
   /** Sends a command to the agent's current connection; false when it has none. */
+  /** The host's maintenance window (coordinator/maintenance/agent-sync.ts); false without a connection. */
+  sendMaintenance(agentId: string, msg: MaintenanceMessage): boolean {
+    return this.byAgent.get(agentId)?.command(msg) ?? false;
+  }
+
   sendCommand(agentId: string, msg: CommandMessage): boolean {
     return this.byAgent.get(agentId)?.command(msg) ?? false;
   }

@@ -53,6 +53,10 @@ function parseSelector(raw: unknown): Selector {
   for (const key of Object.keys(raw)) {
     if (key === 'hosts' || key === 'services') selector[key] = stringList(raw[key], `selector.${key}`);
     else if (key === 'labels') selector.labels = labelMap(raw.labels);
+    else if (key === 'includeMaintenance') {
+      if (typeof raw.includeMaintenance !== 'boolean') throw new JobRequestError('selector.includeMaintenance: expected true or false');
+      selector.includeMaintenance = raw.includeMaintenance;
+    }
     else throw new JobRequestError(`selector.${key}: unknown field`);
   }
   // restarting every service of the fleet must be asked for by name (hosts: ["*"]), never by omission
@@ -63,7 +67,7 @@ function parseSelector(raw: unknown): Selector {
 }
 
 /** The services a selector picks, host by host (sorted by id), in each agent's config order; only those with a unit. */
-export function resolveTargets(fleet: FleetState, selector: Selector): PlannedTarget[] {
+export function resolveTargets(fleet: FleetState, selector: Selector, inMaintenance: (host: string) => boolean = () => false): PlannedTarget[] {
   const hostGlobs = selector.hosts?.map(globMatcher);
   const services = selector.services && new Set(selector.services);
   const labels = Object.entries(selector.labels ?? {});
@@ -71,6 +75,8 @@ export function resolveTargets(fleet: FleetState, selector: Selector): PlannedTa
   for (const host of [...fleet.hosts.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
     if (hostGlobs && !hostGlobs.some((m) => m(host.id))) continue;
     if (!labels.every(([k, v]) => host.labels[k] === v)) continue;
+    // a host being worked on is not restarted by a fleet-wide job unless that is asked for by name
+    if (!selector.includeMaintenance && inMaintenance(host.id)) continue;
     for (const s of host.services) {
       if (s.unit && (!services || services.has(s.name))) out.push({ host: host.id, service: s.name, unit: s.unit });
     }

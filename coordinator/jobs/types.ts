@@ -22,6 +22,8 @@ export interface Selector {
   services?: string[];
   /** every label must match the host's exactly */
   labels?: Record<string, string>;
+  /** hosts in maintenance are left out unless this is true */
+  includeMaintenance?: boolean;
 }
 
 export interface JobTarget {

@@ -158,6 +158,28 @@ const MIGRATIONS: readonly string[] = [
      restarts   INTEGER NOT NULL,
      PRIMARY KEY (series, started_at)
    ) WITHOUT ROWID;`,
+  // 6: the audit log (coordinator/audit/); pruned by time with its own retention.
+  `CREATE TABLE audit_log (
+     id      INTEGER PRIMARY KEY AUTOINCREMENT,
+     at      INTEGER NOT NULL,
+     actor   TEXT NOT NULL,
+     remote  TEXT,
+     action  TEXT NOT NULL,
+     target  TEXT,
+     detail  TEXT NOT NULL,  -- JSON object
+     outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'refused', 'error')),
+     status  INTEGER
+   );
+   CREATE INDEX audit_log_at ON audit_log (at);
+   CREATE INDEX audit_log_action ON audit_log (action, id);`,
+  // 7: hosts in maintenance (coordinator/maintenance/), one window per host.
+  `CREATE TABLE host_maintenance (
+     host       TEXT PRIMARY KEY,
+     since      INTEGER NOT NULL,
+     until      INTEGER NOT NULL,
+     comment    TEXT NOT NULL,
+     created_by TEXT NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -2,14 +2,16 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { chmodIfExists, ensureFileMode, PRIVATE_FILE_MODE } from '../../shared/file-mode.js';
+import { SqliteAuditTables } from './sqlite-audit.js';
 import { SqliteEventTables } from './sqlite-events.js';
 import { SqliteFleetTables } from './sqlite-fleet.js';
 import { SqliteHistoryTables } from './sqlite-history.js';
 import { SqliteJobTables } from './sqlite-jobs.js';
+import { SqliteMaintenanceTables } from './sqlite-maintenance.js';
 import { SqliteOutboxTables } from './sqlite-outbox.js';
 import { migrate } from './sqlite-schema.js';
 import { SqliteSilenceTables } from './sqlite-silences.js';
-import type { EventStore, FleetStore, HistoryStore, JobStore, OutboxStore, SilenceStore, Store } from './types.js';
+import type { AuditStore, EventStore, FleetStore, HistoryStore, JobStore, MaintenanceStore, OutboxStore, SilenceStore, Store } from './types.js';
 import { WriteHealth, type StoreHealth } from './write-health.js';
 
 /**
@@ -25,6 +27,8 @@ export class SqliteStore implements Store {
   readonly silences: SilenceStore;
   readonly jobs: JobStore;
   readonly history: HistoryStore;
+  readonly maintenance: MaintenanceStore;
+  readonly audit: AuditStore;
   private closed = false;
   private readonly health: WriteHealth;
 
@@ -58,6 +62,8 @@ export class SqliteStore implements Store {
     this.silences = this.health.watch(new SqliteSilenceTables(db));
     this.jobs = this.health.watch(new SqliteJobTables(db));
     this.history = this.health.watch(new SqliteHistoryTables(db));
+    this.maintenance = this.health.watch(new SqliteMaintenanceTables(db));
+    this.audit = this.health.watch(new SqliteAuditTables(db));
   }
 
   async checkWritable(): Promise<StoreHealth> {
@@ -69,6 +75,7 @@ export class SqliteStore implements Store {
     await this.outbox.prune(before);
     await this.silences.prune(before);
     await this.jobs.prune(before);
+    await this.maintenance.prune(before);
     return removed;
   }
 

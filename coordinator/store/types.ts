@@ -1,15 +1,19 @@
+import type { AuditStore } from './audit-store.js';
 import type { EventStore } from './event-store.js';
 import type { FleetStore } from './fleet-store.js';
 import type { JobStore } from './job-store.js';
 import type { HistoryStore } from './history-store.js';
+import type { MaintenanceStore } from './maintenance-store.js';
 import type { OutboxStore } from './outbox-store.js';
 import type { SilenceStore } from './silence-store.js';
 import type { StoreHealth } from './write-health.js';
 
+export * from './audit-store.js';
 export * from './event-store.js';
 export * from './fleet-store.js';
 export * from './job-store.js';
 export * from './history-store.js';
+export * from './maintenance-store.js';
 export * from './outbox-store.js';
 export * from './silence-store.js';
 export type { StoreHealth } from './write-health.js';
@@ -36,7 +40,10 @@ export interface Store {
   readonly jobs: JobStore;
   /** per-service minute buckets; pruned on its own retention (`history.retention`), not by `prune` */
   readonly history: HistoryStore;
-  /** Retention: every concern's `prune` with the same cutoff; returns how many events went. */
+  readonly maintenance: MaintenanceStore;
+  /** pruned with its own cutoff (`audit.retention`), never by `prune` below */
+  readonly audit: AuditStore;
+  /** Retention: every concern's `prune` but the audit log's, with the same cutoff; returns how many events went. */
   prune(before: number): Promise<number>;
   /** Whether a write would succeed now (cheap enough for every /healthz; a closed store is not). */
   checkWritable(): Promise<StoreHealth>;

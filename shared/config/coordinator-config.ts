@@ -216,6 +216,14 @@ export const coordinatorConfigSchema = {
         maxDuration: { ...period, default: '30d' },
       },
     },
+    audit: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        retention: { ...period, default: '90d' },
+      },
+    },
     limits: {
       type: 'object',
       additionalProperties: false,
@@ -333,6 +341,8 @@ export interface CoordinatorConfig {
   store: { retention: number; pruneInterval: number };
   /** maxDuration: ms, the longest silence POST /api/v1/silences accepts */
   silences: { maxDuration: number };
+  /** retention: ms, how long audit log rows are kept (pruned with the store's pruneInterval) */
+  audit: { retention: number };
   limits: { maxPayload: number };
   log: { file?: string; level: string };
   /** absolute paths: the files are read again on SIGHUP */
@@ -428,6 +438,7 @@ export function parseCoordinatorConfig(file: string, text: string, options: Load
     notify,
     store,
     silences,
+    audit: raw.audit as CoordinatorConfig['audit'],
     limits: raw.limits as CoordinatorConfig['limits'],
     log: raw.log as CoordinatorConfig['log'],
     ...(tls ? { tls } : {}),

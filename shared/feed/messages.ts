@@ -23,6 +23,8 @@ export interface FeedHost {
   /** away for longer than `fleet.retireAfter`: no longer pages (DELETE /api/v1/hosts/:id forgets it) */
   retired: boolean;
   lastSeen: string | null;
+  /** the host's maintenance window while it lasts (POST /api/v1/hosts/:id/maintenance) */
+  maintenance: { until: string; comment: string; by: string } | null;
   gpu: GpuReport | null;
   services: FeedService[];
 }
@@ -44,7 +46,7 @@ export interface FeedAlert {
   labels: Record<string, string>;
   annotations: { summary: string; description: string };
   state: 'firing' | 'suppressed' | 'resolved';
-  suppressedBy: ({ kind: 'silenced'; silenceIds: string[] } | { kind: 'inhibited'; by: string[] })[];
+  suppressedBy: ({ kind: 'silenced'; silenceIds: string[] } | { kind: 'inhibited'; by: string[] } | { kind: 'maintenance'; host: string; until: string; by: string; comment: string })[];
   startsAt: string;
   endsAt: string | null;
 }

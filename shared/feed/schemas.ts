@@ -45,12 +45,19 @@ const service = {
 export const feedHostSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'labels', 'connected', 'retired', 'lastSeen', 'gpu', 'services'],
+  required: ['id', 'labels', 'connected', 'retired', 'lastSeen', 'gpu', 'services', 'maintenance'],
   properties: {
     id: { type: 'string', pattern: Limits.agentIdPattern },
     labels: stringMap,
     connected: { type: 'boolean' },
     retired: { type: 'boolean' },
+    maintenance: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: false,
+      required: ['until', 'comment', 'by'],
+      properties: { until: isoTime, comment: text, by: shortString },
+    },
     lastSeen: nullableIso,
     gpu: {
       type: 'object',
@@ -67,9 +74,13 @@ const suppression = {
   type: 'object',
   required: ['kind'],
   properties: {
-    kind: { type: 'string', enum: ['silenced', 'inhibited'] },
+    kind: { type: 'string', enum: ['silenced', 'inhibited', 'maintenance'] },
     silenceIds: { type: 'array', maxItems: 1000, items: id },
-    by: { type: 'array', maxItems: 1000, items: id },
+    // inhibiting fingerprints, or (maintenance) who put the host in maintenance
+    by: { anyOf: [{ type: 'array', maxItems: 1000, items: id }, shortString] },
+    host: { type: 'string', pattern: Limits.agentIdPattern },
+    until: isoTime,
+    comment: text,
   },
   additionalProperties: false,
 } as const;
@@ -83,7 +94,7 @@ export const feedAlertSchema = {
     labels: stringMap,
     annotations: { type: 'object', additionalProperties: false, required: ['summary', 'description'], properties: { summary: text, description: text } },
     state: { type: 'string', enum: ['firing', 'suppressed', 'resolved'] },
-    suppressedBy: { type: 'array', maxItems: 2, items: suppression },
+    suppressedBy: { type: 'array', maxItems: 3, items: suppression },
     startsAt: isoTime,
     endsAt: nullableIso,
   },

@@ -11,6 +11,23 @@
 export const PROTOCOL_VERSION = 1 as const;
 export type ProtocolVersion = typeof PROTOCOL_VERSION;
 
+/**
+ * The first agent version that understands the coordinator's `maintenance` message. The
+ * schemas are closed, so an older agent would close the link on it (4404); rather than a
+ * protocol version every peer must move to at once, the coordinator sends the message only
+ * to agents whose `hello.agentVersion` is this or later (docs/protocol.md, `maintenance`).
+ */
+export const MAINTENANCE_MIN_AGENT_VERSION = '0.2.0';
+
+/** Whether an agent that said hello with `agentVersion` understands `maintenance`. */
+export function agentUnderstandsMaintenance(agentVersion: string | null | undefined): boolean {
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(agentVersion ?? '');
+  if (!m) return false;
+  const [maj, min, pat] = MAINTENANCE_MIN_AGENT_VERSION.split('.').map(Number) as [number, number, number];
+  const v = [Number(m[1]), Number(m[2]), Number(m[3])] as const;
+  return v[0] !== maj ? v[0] > maj : v[1] !== min ? v[1] > min : v[2] >= pat;
+}
+
 /** The agent WebSocket endpoint on the coordinator's single HTTP listener (docs/protocol.md). */
 export const AGENT_WS_PATH = '/agent';
 

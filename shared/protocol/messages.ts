@@ -173,5 +173,17 @@ export interface CommandMessage {
   service: string;
 }
 
-export type CoordinatorMessage = WelcomeMessage | AckMessage | HeartbeatMessage | CommandMessage;
+/**
+ * The host's maintenance window (docs/protocol.md, `maintenance`): while `until` is in the
+ * future the agent starts no automatic restart; `null` ends it. Sent after each `snapshot`
+ * and whenever it changes, only to agents at MAINTENANCE_MIN_AGENT_VERSION or later.
+ */
+export interface MaintenanceMessage {
+  type: 'maintenance';
+  v: ProtocolVersion;
+  until: IsoTime | null;
+  comment?: string;
+}
+
+export type CoordinatorMessage = WelcomeMessage | AckMessage | HeartbeatMessage | CommandMessage | MaintenanceMessage;
 export type CoordinatorMessageType = CoordinatorMessage['type'];

@@ -310,9 +310,23 @@ export const commandSchema = {
   },
 } as const;
 
+/** Sent only to agents that announced they understand it (MAINTENANCE_MIN_AGENT_VERSION). */
+export const maintenanceSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'v', 'until'],
+  properties: {
+    type: { type: 'string', const: 'maintenance' },
+    v: version,
+    until: nullableIsoTime,
+    comment: { type: 'string', maxLength: Limits.maxReasonLength },
+  },
+} as const;
+
 export const coordinatorMessageSchemas = {
   welcome: welcomeSchema,
   ack: ackSchema,
   heartbeat: heartbeatSchema,
   command: commandSchema,
+  maintenance: maintenanceSchema,
 } as const;

@@ -31,6 +31,7 @@ test('hello creates a host whose services are unknown until reported; the view h
           { name: 'llama', kind: 'llamacpp', state: 'unknown', reason: 'no report yet', url: 'http://127.0.0.1:8001', lastProbe: { ok: null, latencyMs: null, at: null }, restarts: { count: 0, lastAt: null, lastOutcome: null } },
           { name: 'qwen', kind: 'vllm', state: 'unknown', reason: 'no report yet', url: 'http://127.0.0.1:8002', lastProbe: { ok: null, latencyMs: null, at: null }, restarts: { count: 0, lastAt: null, lastOutcome: null } },
         ],
+        maintenance: null,
       },
     ],
   });
@@ -184,7 +185,7 @@ test('a connected agent that goes silent is offline too; any message brings it b
 test('hosts restored from the store start disconnected and offline when stale', () => {
   const s = fleetFromAgents([{ id: 'gpu-z', labels: { rack: 'r9' }, bootId: 'b', agentVersion: '1', lastSeen: T0 }]);
   const host = fleetView(s, T0 + LOST_AFTER + 1, LOST_AFTER).hosts[0]!;
-  assert.deepEqual(host, { id: 'gpu-z', labels: { rack: 'r9' }, connected: false, retired: false, lastSeen: iso(T0), gpu: null, services: [] });
+  assert.deepEqual(host, { id: 'gpu-z', labels: { rack: 'r9' }, connected: false, retired: false, lastSeen: iso(T0), gpu: null, services: [], maintenance: null });
 });
 
 test('hosts are listed by id and ids like "constructor" are ordinary keys', () => {

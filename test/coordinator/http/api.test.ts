@@ -47,7 +47,7 @@ describe('HTTP API (open: no viewer tokens)', () => {
     assert.equal(r.status, 200);
     assert.deepEqual(Object.keys(r.body), ['hosts']);
     const host = r.body.hosts[0];
-    assert.deepEqual(Object.keys(host).sort(), ['connected', 'gpu', 'id', 'labels', 'lastSeen', 'retired', 'services']);
+    assert.deepEqual(Object.keys(host).sort(), ['connected', 'gpu', 'id', 'labels', 'lastSeen', 'maintenance', 'retired', 'services']);
     assert.equal(host.id, 'gpu-a');
     assert.equal(host.connected, true);
     assert.deepEqual(host.labels, { rack: 'r1', gpu: 'h100' });

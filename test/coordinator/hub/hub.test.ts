@@ -184,7 +184,7 @@ describe('agent hub with a failing store', () => {
         return real.events.appendEvents(...args);
       },
     });
-    const flaky: Store = { fleet: real.fleet, events: flakyEvents, outbox: real.outbox, silences: real.silences, jobs: real.jobs, history: real.history, prune: (before) => real.prune(before), checkWritable: () => real.checkWritable(), close: () => real.close() };
+    const flaky: Store = { fleet: real.fleet, events: flakyEvents, outbox: real.outbox, silences: real.silences, jobs: real.jobs, history: real.history, maintenance: real.maintenance, audit: real.audit, prune: (before) => real.prune(before), checkWritable: () => real.checkWritable(), close: () => real.close() };
     const t = await startTestCoordinator('', { store: flaky });
     try {
       const url = wsUrl(t.coord);

@@ -75,6 +75,16 @@ export function describeStoreConformance(name: string, open: OpenStore<Store>): 
         assert.deepEqual((await store.outbox.pendingDeliveries('ops-slack', T0 + 10, 10)).map((r) => r.id), ['waiting']);
       }));
 
+    test('retention deletes ended maintenance windows but leaves the audit log to its own retention', () =>
+      withStore(open, async (store) => {
+        await store.maintenance.putMaintenance({ host: 'old', since: T0 - 10, until: T0, comment: '', by: 'ops' });
+        await store.maintenance.putMaintenance({ host: 'cur', since: T0 - 10, until: T0 + 10_000, comment: '', by: 'ops' });
+        await store.audit.appendAudit({ at: T0 - 10, actor: 'ops', remote: null, action: 'maintenance.on', target: 'old', detail: {}, outcome: 'ok', status: null });
+        await store.prune(T0 + 1);
+        assert.deepEqual((await store.maintenance.listMaintenance()).map((m) => m.host), ['cur']);
+        assert.equal((await store.audit.listAudit({ limit: 10 })).length, 1);
+      }));
+
     test('close is idempotent', async () => {
       const opened = await open();
       await opened.store.close();
