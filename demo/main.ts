@@ -223,8 +223,10 @@ export async function demoMain(argv: string[]): Promise<number> {
     print('A failure fixed within 5 s (most crashes: the agent restarts them at once) pages no one:');
     for (const s of sinks.sinks) print(`  ${s.type.padEnd(8)}  ${s.url}`);
     print('');
-    print(`Try (admin token of this demo): npx llm-health silence add --url ${base} --token ${adminToken} \\`);
-    print(`                                  --matcher host=${HOST_IDS[0]} --duration 30m --comment "trying silences"`);
+    print(`Try, with this demo's admin token (export LLM_HEALTH_TOKEN=${adminToken}):`);
+    print(`  npx llm-health restart --url ${base} --host ${HOST_IDS[1]} --max-parallel 1 --yes`);
+    print(`  npx llm-health maintenance on --url ${base} --host ${HOST_IDS[2]} --for 10m --comment "trying maintenance"`);
+    print(`  npx llm-health silence add --url ${base} --matcher host=${HOST_IDS[0]} --duration 30m --comment "trying silences"`);
     print('');
     print(options.chaosEveryMs === null ? 'Chaos: off (--no-chaos).' : `Chaos: one failure every ${formatDuration(options.chaosEveryMs)} (crash, hang, stuck loading, cannot generate, primary down).`);
     print(`Files: ${dir}${options.keep ? ' (kept after exit: --keep)' : ' (removed on exit; --keep keeps it)'}`);

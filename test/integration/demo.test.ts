@@ -107,15 +107,25 @@ test('demo: dashboard, whole fleet, chaos detected → restarted → recovered, 
   assert.deepEqual(fleet.hosts.map((h) => h.id).sort(), ['gpu-a', 'gpu-b', 'gpu-c']);
   for (const h of fleet.hosts) assert.deepEqual(h.services.map((s) => s.name).sort(), ['llama-vision', 'ollama', 'qwen-vl'], `${h.id}'s services`);
 
-  // --- the printed silence command works as pasted (continuation line joined)
-  const tryAt = lines.findIndex((l) => l.startsWith('Try (admin token of this demo): '));
-  assert.ok(tryAt >= 0, 'a ready-to-paste silence command is printed');
-  const pasted = `${lines[tryAt]!.replace(/^Try \(admin token of this demo\): npx llm-health /, '').replace(/\\$/, '')} ${lines[tryAt + 1]!.trim()}`;
-  const argv = [...pasted.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
-  const silence = spawnSync(process.execPath, [CLI, ...argv], { encoding: 'utf8', timeout: 15_000 });
-  assert.equal(silence.status, 0, `${pasted}\n${silence.stdout}${silence.stderr}`);
+  // --- the printed commands work as pasted, with the printed token
+  const tokenLine = lines.find((l) => l.startsWith("Try, with this demo's admin token (export LLM_HEALTH_TOKEN="));
+  assert.ok(tokenLine, 'an admin token is printed');
+  const adminToken = /LLM_HEALTH_TOKEN=([^)\s]+)\)/.exec(tokenLine!)![1]!;
+  const pasted = (prefix: string) => {
+    const line = lines.find((l) => l.startsWith(`  npx llm-health ${prefix}`));
+    assert.ok(line, `a ready-to-paste ${prefix} line`);
+    const argv = [...line!.replace(/^ {2}npx llm-health /, '').matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+    return spawnSync(process.execPath, [CLI, ...argv], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LLM_HEALTH_TOKEN: adminToken } });
+  };
+  const silence = pasted('silence add');
+  assert.equal(silence.status, 0, `${silence.stdout}${silence.stderr}`);
   const silences = (await (await fetch(`${base}/api/v1/silences`)).json()) as { silences: { comment: string }[] };
   assert.ok(silences.silences.some((x) => x.comment === 'trying silences'), 'the silence is stored');
+  const maintenance = pasted('maintenance on');
+  assert.equal(maintenance.status, 0, `${maintenance.stdout}${maintenance.stderr}`);
+  const restart = pasted('restart');
+  assert.equal(restart.status, 0, `${restart.stdout}${restart.stderr}`);
+  assert.match(restart.stdout, /succeeded: 3 healthy/);
 
   // --- an injected failure, then a restart and a recovery of that service, in that order
   const story = await waitFor('a chaos injection followed by a restart and a recovery line', 45_000, () => {
