@@ -6,7 +6,7 @@ import { relativeTime } from './format.js';
 import { HostsView } from './hosts-view.js';
 import { LinkStatus } from './link-status.js';
 import type { LiveSource } from './live.js';
-import { PollingSource } from './poll-source.js';
+import { FeedSource } from './feed-source.js';
 import { SilencesView } from './silences-view.js';
 import { setupTheme } from './theme.js';
 import { adminToken, setAdminToken } from './token.js';
@@ -29,7 +29,7 @@ function announce(text: string): void {
 
 const hosts = new HostsView(byId('hosts'), announce);
 const events = new EventsView(byId('events'));
-const source: LiveSource = new PollingSource();
+const source: LiveSource = new FeedSource();
 const silencesView = new SilencesView(byId('silences'), byId('silence-form'), { changed: () => source.refresh(), announce });
 const alertsView = new AlertsView(byId('alerts'), (alert) => silencesView.openForm(alert));
 const link = new LinkStatus(byId('link'));

@@ -20,7 +20,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const ROOT = resolve(new URL('../../..', import.meta.url).pathname);
 const ARTIFACTS = process.env.TEST_ARTIFACTS_DIR ?? join(ROOT, 'test-artifacts');
 const FIXTURE_GPUS = join(ROOT, 'test', 'fixtures', 'nvidia-smi', 'h100x2-problems.csv');
-/** The page polls the fleet every second; a change must be on screen within this of the agent's event. */
+/** The page follows the feed; a change must be on screen within this of the agent's event. */
 const UPDATE_BUDGET_MS = 2000;
 const HOST = 'gpu-dash';
 
@@ -107,9 +107,9 @@ describe('dashboard in Chromium: a coordinator and a real agent', { skip }, () =
   before(async () => {
     t = await startTestCoordinator('fleet: { agentLostAfter: 2s, heartbeatInterval: 1s }\n');
     h = createHarness();
-    // a restarted server loads its model for 2.5 s: the agent's restart is immediate and takes
-    // ~0.3 s, so without this a whole failure could fall between two of the page's 1 s polls
-    const llama = await h.startEmulator('dash-llama.service', 'llamacpp', ['--load-time', '2500ms']);
+    // no slow model load: the agent's restart takes ~0.3 s, and the feed must still show the
+    // failure (polling once a second could miss it whole)
+    const llama = await h.startEmulator('dash-llama.service', 'llamacpp');
     const qwen = await h.startEmulator('dash-qwen.service', 'vllm');
     // nvidia-smi as the agent runs it: the fixture of two busy H100s, one with ECC errors
     const smi = join(h.dir, 'fake-nvidia-smi');
@@ -145,6 +145,7 @@ services:
     assert.match(gpuText, /89 °C/);
     assert.match(gpuText, /2 uncorrected ECC errors/);
     assert.equal(await page.locator('#link').textContent(), '● live');
+    assert.equal(await page.locator('#link').getAttribute('data-source'), 'feed', 'the data comes through the feed, not polling');
     loadId = (await page.evaluate(RECORD_STATES)) as string;
     await shoot(page, 'fleet');
   });
@@ -214,6 +215,26 @@ services:
     await waitFor(async () => (await api<{ state: string }>(`/api/v1/silences/${silence!.id}`)).state === 'expired', 5000, 'the silence expired');
   });
 
+  test('a coordinator without the feed (its upgrade and GET /api/v1/feed answer 404): the page polls instead', async () => {
+    const other = await openPage();
+    try {
+      // the page's own WebSocket goes to a path this coordinator refuses, as an older one would
+      await other.page.addInitScript(`{
+        const Real = window.WebSocket;
+        window.WebSocket = class extends Real { constructor(url, protocols) { super(String(url).replace('/api/v1/feed', '/api/v1/no-feed'), protocols); } };
+      }`);
+      await other.page.route('**/api/v1/feed', (route) => route.fulfill({ status: 404, contentType: 'application/json', body: '{"error":{"code":"not_found","message":"no such route"}}' }));
+      await other.page.goto(`${t.coord.url}/`);
+      await other.page.locator('#link[data-source="polling"][data-link="live"]').waitFor({ timeout: 10_000 });
+      assert.equal(await other.page.locator('#link').textContent(), '● live (polling)');
+      await other.page.locator(`[data-host="${HOST}"] [data-service="qwen-vl"][data-state]`).waitFor({ timeout: 5000 });
+      // the browser reports the refused upgrade itself; anything else is the page's fault
+      assert.deepEqual(other.errors.filter((e) => !/WebSocket connection to .*no-feed.* failed/.test(e) && !/404/.test(e)), []);
+    } finally {
+      await other.page.close();
+    }
+  });
+
   test('no console errors in the whole session', () => {
     assert.deepEqual(errors, []);
   });
@@ -244,11 +265,11 @@ describe('dashboard in Chromium: behind viewer tokens', { skip }, () => {
     assert.deepEqual(errors, []);
   });
 
-  test('the coordinator gone: "disconnected — retrying" is shown', async () => {
+  test('the coordinator gone: "disconnected — reconnecting" is shown', async () => {
     await t.close();
     const link = page.locator('#link[data-link="retrying"]');
     await link.waitFor({ timeout: 8000 });
-    assert.match((await link.textContent())!, /disconnected — retrying in \d+ s/);
+    assert.match((await link.textContent())!, /disconnected — reconnecting in \d+ s/);
     assert.equal(await link.getAttribute('role'), 'status');
     await shoot(page, 'disconnected');
   });
