@@ -183,6 +183,68 @@ services:
     await shoot(page, 'restart');
   });
 
+  test('a restart started from the page: confirmed from a dry run, in GET /api/v1/restarts and the audit log, shown to the end', async () => {
+    await page.getByLabel('Admin token', { exact: true }).fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Keep for this tab' }).click();
+    const dialog = page.locator('#restart-dialog');
+    // a selection by the current filter: the dry run lists both services, nothing is sent
+    await page.getByRole('button', { name: 'Select shown services' }).click();
+    await page.locator('#selection-count').getByText('2 services selected').waitFor();
+    await page.getByRole('button', { name: 'Restart selected…' }).click();
+    await dialog.getByRole('button', { name: 'Restart 2 services' }).waitFor();
+    assert.deepEqual((await dialog.getByRole('list', { name: 'services to restart' }).locator('li').allTextContents()).map((t) => t.split(' ')[0]), ['llama-vision', 'qwen-vl']);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Clear selection' }).click();
+    // one tile's own button: confirm, then follow the job
+    await tile('qwen-vl').getByRole('button', { name: `Restart qwen-vl on ${HOST}` }).click();
+    await dialog.getByRole('list', { name: 'services to restart' }).getByText('qwen-vl').waitFor();
+    await dialog.getByLabel('Reason (optional)').fill('dashboard test');
+    await dialog.getByRole('button', { name: 'Restart 1 service' }).click();
+    let job: { id: string; reason: string; createdBy: string; targets: { host: string; service: string }[] } | undefined;
+    await waitFor(async () => {
+      const { jobs } = await api<{ jobs: NonNullable<typeof job>[] }>('/api/v1/restarts');
+      job = jobs.find((j) => j.reason === 'dashboard test');
+      return job !== undefined;
+    }, 5000, 'the job in GET /api/v1/restarts');
+    assert.deepEqual(job!.targets.map((x) => `${x.host}/${x.service}`), [`${HOST}/qwen-vl`]);
+    const { entries } = await api<{ entries: { action: string; target: string; status: number | null }[] }>('/api/v1/audit?action=restart.*', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    assert.ok(entries.some((e) => e.action === 'restart.create' && e.target === job!.id && e.status === 202), `restart.create of ${job!.id} in the audit log`);
+    const shown = page.locator(`#jobs [data-job="${job!.id}"]`);
+    await shown.and(page.locator('[data-state="succeeded"]')).waitFor({ timeout: 30_000 });
+    assert.match((await shown.textContent())!, /succeeded[\s\S]*1 healthy[\s\S]*✓ healthy — qwen-vl on gpu-dash/, 'the end state, the counts and the target in words');
+    await shoot(page, 'restart-job');
+  });
+
+  test('maintenance set from the page: in the fleet view and on the host; ended from the page', async () => {
+    const card = page.locator(`[data-host="${HOST}"]`);
+    await card.getByRole('button', { name: `Put ${HOST} in maintenance` }).click();
+    await card.getByLabel('For').selectOption('1h');
+    await card.getByLabel('Comment').fill('driver update');
+    await card.getByRole('button', { name: 'Start maintenance' }).click();
+    let maintenance: { until: string; comment: string; by: string } | null = null;
+    await waitFor(async () => {
+      const { hosts } = await api<{ hosts: { id: string; maintenance: typeof maintenance }[] }>('/api/v1/fleet');
+      maintenance = hosts.find((x) => x.id === HOST)?.maintenance ?? null;
+      return maintenance !== null;
+    }, 5000, 'maintenance in GET /api/v1/fleet');
+    assert.equal(maintenance!.comment, 'driver update');
+    const hoursLeft = (Date.parse(maintenance!.until) - Date.now()) / 3_600_000;
+    assert.ok(hoursLeft > 0.9 && hoursLeft <= 1, `until ${maintenance!.until}: one hour from now`);
+    const banner = card.locator('.banner.maintenance');
+    await banner.waitFor({ state: 'visible', timeout: UPDATE_BUDGET_MS });
+    const bannerText = (await banner.textContent())!;
+    assert.match(bannerText, /In maintenance until \S+ \(in \d+ min\): /, 'until when, in words');
+    assert.ok(bannerText.includes(`“driver update” by ${maintenance!.by}`), `why and who: ${bannerText}`);
+    assert.equal(await card.getAttribute('data-maintenance'), 'true');
+    await shoot(page, 'maintenance');
+    await card.getByRole('button', { name: `End maintenance of ${HOST}` }).click();
+    await banner.waitFor({ state: 'hidden', timeout: UPDATE_BUDGET_MS + 3000 });
+    const { hosts } = await api<{ hosts: { id: string; maintenance: unknown }[] }>('/api/v1/fleet');
+    assert.equal(hosts.find((x) => x.id === HOST)?.maintenance, null);
+    const { entries } = await api<{ entries: { action: string; target: string }[] }>('/api/v1/audit?action=maintenance.*', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    assert.deepEqual(entries.filter((e) => e.target === HOST).map((e) => e.action), ['maintenance.off', 'maintenance.on']);
+  });
+
   test('a killed agent: the host shows the offline banner', async () => {
     await agent.stop('SIGKILL');
     const banner = page.locator(`[data-host="${HOST}"] .banner.offline`);
