@@ -2,7 +2,11 @@
  * The dashboard in a real browser (Debian's Chromium driven by playwright-core) against a
  * real coordinator and a real agent process watching emulated servers under the service
  * manager stand-in. What it shows: the fleet with GPU figures; a killed server's tile turns
- * to the failure and back to healthy without a reload, each within 2 s of the agent's event;
+ * to the failure and back to healthy without a reload, each within 2 s of the agent's event,
+ * through the live feed (`data-source="feed"`), with no slow model load to help; a restart
+ * started from the page (after its dry-run dialog) reaches the jobs API and the audit log and
+ * is shown to its end; maintenance set from the page reaches the fleet view and the host, and
+ * ends from the page; a coordinator without the feed makes the page poll;
  * a killed agent gets the offline banner; a silence made in the page reaches the API and can
  * be expired there too; behind viewer tokens the page works through the login cookie and says
  * when the coordinator is gone; no console errors. Screenshots go to $TEST_ARTIFACTS_DIR
