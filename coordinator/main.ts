@@ -15,6 +15,7 @@ import { FleetTracker } from './fleet/tracker.js';
 import { AgentHub, HEARTBEAT_SLICES } from './hub/hub.js';
 import { registerApiRoutes } from './http/api.js';
 import { registerStatusPage } from './http/page.js';
+import { registerFeedProbe } from './http/feed-probe.js';
 import { Router } from './http/router.js';
 import { createHttpServer, type UpgradeHandler } from './http/server.js';
 import { exposureWarnings } from './http/exposure.js';
@@ -166,6 +167,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
       listening: () => accepting,
     });
     registerStatusPage(router, { fleet });
+    registerFeedProbe(router);
     registerHostRoutes(router, { fleet, store: store.fleet, clock, logger });
     registerMaintenanceRoutes(router, { book: maintenance, fleet, clock, maxDuration: config.silences.maxDuration });
     registerMetricsRoute(router, metricsRegistry);

@@ -47,7 +47,11 @@ ${renderFleetTable(view)}
 <button id="theme" type="button">Theme</button></p>
 <form id="token-form"><label for="token-input">Admin token</label> <input id="token-input" type="password" autocomplete="off"> <button type="submit">Keep for this tab</button> <button id="token-forget" type="button">Forget</button> <span id="token-state"></span></form>
 </div>
-<section aria-labelledby="hosts-title"><h2 id="hosts-title">Hosts</h2><div id="hosts"></div></section>
+<section aria-labelledby="hosts-title"><h2 id="hosts-title">Hosts</h2>
+<p class="selection-bar"><button id="select-shown" type="button">Select shown services</button> <button id="select-none" type="button">Clear selection</button> <button id="restart-selected" type="button">Restart selected…</button> <span id="selection-count" aria-live="polite"></span></p>
+<div id="hosts"></div></section>
+<section id="jobs-section" aria-labelledby="jobs-title" hidden><h2 id="jobs-title">Restart jobs</h2><div id="jobs"></div></section>
+<dialog id="restart-dialog"></dialog>
 <div class="panels">
 <section class="wide" aria-labelledby="alerts-title"><h2 id="alerts-title">Alerts</h2><div id="silence-form"></div><div id="alerts"></div></section>
 <section aria-labelledby="silences-title"><h2 id="silences-title">Silences</h2><div id="silences"></div></section>

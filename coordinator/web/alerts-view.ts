@@ -55,6 +55,7 @@ export class AlertsView {
 function mutedBy(a: Alert, silences: Silence[]): string {
   const reasons = a.suppressedBy.map((s) => {
     if (s.kind === 'inhibited') return 'inhibited';
+    if (s.kind === 'maintenance') return `${s.host} in maintenance (${s.comment}, by ${s.by})`;
     const comments = s.silenceIds.map((id) => silences.find((x) => x.id === id)?.comment).filter(Boolean);
     return comments.length ? `silenced (${comments.join('; ')})` : 'silenced';
   });

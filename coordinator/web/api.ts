@@ -34,8 +34,16 @@ export interface Host {
   connected: boolean;
   retired: boolean;
   lastSeen: string | null;
+  /** the maintenance window while it lasts (POST /api/v1/hosts/:id/maintenance) */
+  maintenance: Maintenance | null;
   gpu: { at: string; gpus: Gpu[] } | null;
   services: Service[];
+}
+
+export interface Maintenance {
+  until: string;
+  comment: string;
+  by: string;
 }
 
 export interface Fleet {
@@ -47,7 +55,7 @@ export interface Alert {
   labels: Record<string, string>;
   annotations: { summary?: string; description?: string };
   state: 'firing' | 'suppressed' | 'resolved';
-  suppressedBy: ({ kind: 'silenced'; silenceIds: string[] } | { kind: 'inhibited'; by: string[] })[];
+  suppressedBy: ({ kind: 'silenced'; silenceIds: string[] } | { kind: 'inhibited'; by: string[] } | ({ kind: 'maintenance'; host: string } & Maintenance))[];
   startsAt: string;
   endsAt: string | null;
 }
@@ -73,6 +81,29 @@ export interface FleetEvent {
   to?: string;
   reason?: string;
   data?: Record<string, unknown>;
+}
+
+/** POST/GET /api/v1/restarts: what a restart job selects and how far it got. */
+export interface RestartSelector {
+  hosts?: string[];
+  services?: string[];
+}
+
+export interface RestartTarget {
+  host: string;
+  service: string;
+  unit: string;
+  state?: 'pending' | 'restarting' | 'waiting' | 'healthy' | 'failed' | 'skipped';
+  reason?: string;
+}
+
+export interface RestartJob {
+  id: string;
+  state: 'pending' | 'running' | 'succeeded' | 'failed' | 'aborted';
+  reason: string;
+  createdBy: string;
+  counts: Record<string, number>;
+  targets: RestartTarget[];
 }
 
 /** An answer that is not 2xx: the API's `{ error: { code, message } }` when it sent one. */

@@ -1,11 +1,28 @@
 import { requestJson, type FleetEvent, type Gpu, type Host, type Service } from './api.js';
 import { domId, h, setAttr, setText, setTime, timeEl } from './dom.js';
 import { clockTime, latency, matchesFilter, mebibytes, stateInfo } from './format.js';
+import { MaintenanceControls } from './maintenance-view.js';
+import type { RestartRequest } from './restart-dialog.js';
 import { sparkline } from './sparkline.js';
 import { adminToken } from './token.js';
 
 /** How many probe latencies a tile's sparkline shows. */
 const LATENCY_SAMPLES = 40;
+
+/** What the host cards may ask of the page. */
+export interface HostActions {
+  announce(text: string): void;
+  /** confirm and start a restart (restart-dialog.ts) */
+  restart(req: RestartRequest): void;
+  /** a tile's "select" box changed */
+  selectionChanged(): void;
+}
+
+/** A service picked for a restart. */
+export interface ServiceRef {
+  host: string;
+  service: string;
+}
 
 /**
  * Hosts as groups: connection banner, GPU figures and one tile per service. Elements are
@@ -17,8 +34,19 @@ export class HostsView {
 
   constructor(
     private readonly root: HTMLElement,
-    private readonly announce: (text: string) => void,
+    private readonly actions: HostActions,
   ) {}
+
+  /** The checked services that the filter shows: a hidden tile is never restarted unseen. */
+  selection(): ServiceRef[] {
+    return [...this.cards.values()].flatMap((c) => (c.el.hidden ? [] : c.selected()));
+  }
+
+  /** Checks (or clears) every shown tile's box: "the current filter" as a selection. */
+  selectShown(on: boolean): void {
+    for (const card of this.cards.values()) if (!card.el.hidden) card.selectAll(on);
+    this.actions.selectionChanged();
+  }
 
   update(hosts: Host[], filter: string, now: number): void {
     const seen = new Set<string>();
@@ -27,7 +55,7 @@ export class HostsView {
       seen.add(host.id);
       let card = this.cards.get(host.id);
       if (!card) {
-        card = new HostCard(host.id, this.announce);
+        card = new HostCard(host.id, this.actions);
         this.cards.set(host.id, card);
       }
       card.update(host, filter, now);
@@ -60,12 +88,16 @@ class HostCard {
   private readonly gpus: HTMLElement;
   private readonly tiles: HTMLElement;
   private readonly services = new Map<string, ServiceTile>();
+  private readonly maintenance: MaintenanceControls;
   private connected: boolean | undefined;
 
   constructor(
     private readonly id: string,
-    private readonly announce: (text: string) => void,
+    private readonly actions: HostActions,
   ) {
+    this.maintenance = new MaintenanceControls(id, actions.announce);
+    const restart = h('button', { type: 'button', 'aria-label': `Restart every service on ${id}` }, 'Restart host…');
+    restart.addEventListener('click', () => actions.restart({ label: `every service on ${id}`, selectors: [{ hosts: [id] }] }));
     const headingId = domId('host', id);
     this.conn = h('span', { class: 'conn' });
     this.labels = h('span', { class: 'labels' });
@@ -77,17 +109,27 @@ class HostCard {
     this.el = h(
       'article',
       { class: 'host', 'data-host': id, 'aria-labelledby': headingId },
-      h('header', {}, h('h3', { id: headingId }, id), this.conn, this.labels),
+      h('header', {}, h('h3', { id: headingId }, id), this.conn, this.labels, h('span', { class: 'host-actions' }, restart, ' ', this.maintenance.button)),
       this.banner,
+      this.maintenance.banner,
+      this.maintenance.formSlot,
       this.gpus,
       this.tiles,
     );
   }
 
+  selected(): ServiceRef[] {
+    return [...this.services.values()].filter((t) => t.selected && !t.el.hidden).map((t) => ({ host: this.id, service: t.name }));
+  }
+
+  selectAll(on: boolean): void {
+    for (const t of this.services.values()) if (!t.el.hidden) t.selected = on;
+  }
+
   update(host: Host, filter: string, now: number): void {
     const hostMatches = matchesFilter(filter, host.id, ...Object.entries(host.labels).map(([k, v]) => `${k}=${v}`));
     let anyService = false;
-    if (this.connected !== undefined && this.connected !== host.connected) this.announce(`${host.id}: agent ${host.connected ? 'connected again' : 'offline'}`);
+    if (this.connected !== undefined && this.connected !== host.connected) this.actions.announce(`${host.id}: agent ${host.connected ? 'connected again' : 'offline'}`);
     this.connected = host.connected;
     setText(this.conn, host.connected ? '● connected' : host.retired ? '○ retired' : '○ offline');
     setAttr(this.conn, 'class', `conn ${host.connected ? 'online' : 'offline'}`);
@@ -98,6 +140,8 @@ class HostCard {
       setText(this.bannerClock, host.lastSeen ? clockTime(host.lastSeen, now) : 'before this coordinator started');
       setTime(this.bannerTime, host.lastSeen);
     }
+    setAttr(this.el, 'data-maintenance', String(host.maintenance !== null));
+    this.maintenance.update(host.maintenance, now);
     this.updateGpus(host.gpu?.gpus ?? []);
 
     const seen = new Set<string>();
@@ -105,13 +149,13 @@ class HostCard {
       seen.add(s.name);
       let tile = this.services.get(s.name);
       if (!tile) {
-        tile = new ServiceTile(this.id, s.name);
+        tile = new ServiceTile(this.id, s.name, this.actions);
         this.services.set(s.name, tile);
         this.tiles.append(tile.el);
       }
       const previous = tile.state;
       tile.update(s);
-      if (previous !== undefined && previous !== s.state) this.announce(`${this.id} ${s.name}: ${stateInfo(previous).word} → ${stateInfo(s.state).word}${s.reason ? ` (${s.reason})` : ''}`);
+      if (previous !== undefined && previous !== s.state) this.actions.announce(`${this.id} ${s.name}: ${stateInfo(previous).word} → ${stateInfo(s.state).word}${s.reason ? ` (${s.reason})` : ''}`);
       const visible = hostMatches || matchesFilter(filter, s.name, s.kind, s.state, s.reason);
       tile.el.hidden = !visible;
       anyService ||= visible;
@@ -170,10 +214,12 @@ class ServiceTile {
   private readonly spark = sparkline();
   private readonly samples: number[] = [];
   private lastProbeAt: string | null = null;
+  private readonly select: HTMLInputElement;
 
   constructor(
     private readonly host: string,
-    private readonly name: string,
+    readonly name: string,
+    actions: HostActions,
   ) {
     const evidenceId = domId('evidence', host, name);
     this.badge = h('span', { class: 'badge' });
@@ -184,6 +230,11 @@ class ServiceTile {
     this.evidenceButton = h('button', { type: 'button', class: 'link', 'aria-expanded': 'false', 'aria-controls': evidenceId }, 'Last restart evidence');
     this.evidence = h('div', { class: 'evidence', id: evidenceId, hidden: true });
     this.evidenceButton.addEventListener('click', () => void this.toggleEvidence());
+    const selectId = domId('select', host, name);
+    this.select = h('input', { type: 'checkbox', id: selectId, class: 'select' });
+    this.select.addEventListener('change', () => actions.selectionChanged());
+    const restart = h('button', { type: 'button', 'aria-label': `Restart ${name} on ${host}` }, 'Restart…');
+    restart.addEventListener('click', () => actions.restart({ label: `${name} on ${host}`, selectors: [{ hosts: [host], services: [name] }] }));
     this.el = h(
       'li',
       { class: 'tile', 'data-service': name },
@@ -192,7 +243,16 @@ class ServiceTile {
       h('p', { class: 'probe' }, 'last probe ', this.latency, ' ', this.spark.el),
       h('p', { class: 'restarts' }, this.restarts, this.restartTime, ' ', this.evidenceButton),
       this.evidence,
+      h('p', { class: 'tile-actions' }, this.select, ' ', h('label', { for: selectId, 'aria-label': `Select ${name} on ${host}` }, 'select'), ' ', restart),
     );
+  }
+
+  get selected(): boolean {
+    return this.select.checked;
+  }
+
+  set selected(on: boolean) {
+    this.select.checked = on;
   }
 
   update(s: Service): void {

@@ -2,7 +2,7 @@ import { h } from './dom.js';
 import type { LinkState } from './live.js';
 
 /**
- * The connection indicator: live, or "disconnected — retrying in N s" with the reason, or a
+ * The connection indicator: live, or "disconnected — reconnecting in N s" with the reason, or a
  * link to log in again. Its own aria-live region, so a screen reader hears the link drop.
  */
 export class LinkStatus {
@@ -31,10 +31,10 @@ export class LinkStatus {
         text = 'connecting…';
         break;
       case 'live':
-        text = '● live';
+        text = s.source === 'feed' ? '● live' : '● live (polling)';
         break;
       case 'retrying':
-        text = `disconnected — retrying in ${Math.max(0, Math.ceil((s.retryAt - now) / 1000))} s (${s.error})`;
+        text = `disconnected — ${s.source === 'feed' ? 'reconnecting' : 'retrying'} in ${Math.max(0, Math.ceil((s.retryAt - now) / 1000))} s (${s.error})`;
         break;
       case 'login':
         text = 'session expired — ';
@@ -46,6 +46,8 @@ export class LinkStatus {
     this.shown = key;
     this.el.className = `link link-${kind}`;
     this.el.dataset.link = s.kind;
+    // which way the data comes, for tests and the curious: "feed" or "polling"
+    if (s.kind === 'live' || s.kind === 'retrying') this.el.dataset.source = s.source;
     this.el.replaceChildren(text, s.kind === 'login' ? h('a', { href: '/login' }, 'log in again') : '');
   }
 }

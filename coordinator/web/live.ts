@@ -28,10 +28,13 @@ export interface LivePatch {
   events?: FleetEvent[];
 }
 
+/** Which way the data comes: pushed by the feed, or fetched by polling (older coordinators). */
+export type LiveKind = 'feed' | 'polling';
+
 export type LinkState =
   | { kind: 'connecting' }
-  | { kind: 'live'; at: number }
+  | { kind: 'live'; at: number; source: LiveKind }
   /** the last attempt failed; the next one is at `retryAt` (epoch ms) */
-  | { kind: 'retrying'; error: string; retryAt: number; failures: number }
+  | { kind: 'retrying'; error: string; retryAt: number; failures: number; source: LiveKind }
   /** the coordinator wants a login (viewer tokens are set and the session is gone) */
   | { kind: 'login' };

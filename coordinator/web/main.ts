@@ -5,8 +5,11 @@ import { EventsView } from './events-view.js';
 import { relativeTime } from './format.js';
 import { HostsView } from './hosts-view.js';
 import { LinkStatus } from './link-status.js';
+import { RestartDialog } from './restart-dialog.js';
+import { RestartJobsView } from './restart-jobs-view.js';
+import { selectorsFor } from './selection.js';
 import type { LiveSource } from './live.js';
-import { PollingSource } from './poll-source.js';
+import { FeedSource } from './feed-source.js';
 import { SilencesView } from './silences-view.js';
 import { setupTheme } from './theme.js';
 import { adminToken, setAdminToken } from './token.js';
@@ -27,9 +30,11 @@ function announce(text: string): void {
   announcer.textContent = text;
 }
 
-const hosts = new HostsView(byId('hosts'), announce);
+const jobs = new RestartJobsView(byId('jobs'), announce);
+const restartDialog = new RestartDialog(byId<HTMLDialogElement>('restart-dialog'), (id, label) => jobs.follow(id, label), announce);
+const hosts = new HostsView(byId('hosts'), { announce, restart: (req) => void restartDialog.open(req), selectionChanged: () => showSelection() });
 const events = new EventsView(byId('events'));
-const source: LiveSource = new PollingSource();
+const source: LiveSource = new FeedSource();
 const silencesView = new SilencesView(byId('silences'), byId('silence-form'), { changed: () => source.refresh(), announce });
 const alertsView = new AlertsView(byId('alerts'), (alert) => silencesView.openForm(alert));
 const link = new LinkStatus(byId('link'));
@@ -57,12 +62,31 @@ function render(): void {
   alertsView.update(alerts, silences, filter);
   silencesView.update(silences, filter);
   events.setFilter(filter);
+  showSelection();
   refreshTimes(now);
 }
 
 /** Every `<time data-rel>` says how long ago, kept current without re-rendering its view. */
 function refreshTimes(now: number): void {
   for (const el of document.querySelectorAll<HTMLTimeElement>('time[data-rel]')) setText(el, relativeTime(el.dateTime, now));
+}
+
+const restartSelected = byId<HTMLButtonElement>('restart-selected');
+
+function showSelection(): void {
+  const n = hosts.selection().length;
+  setText(byId('selection-count'), n === 0 ? 'none selected' : `${n} service${n === 1 ? '' : 's'} selected`);
+  restartSelected.disabled = n === 0;
+}
+
+function setupSelection(): void {
+  byId('select-shown').addEventListener('click', () => hosts.selectShown(true));
+  byId('select-none').addEventListener('click', () => hosts.selectShown(false));
+  restartSelected.addEventListener('click', () => {
+    const picked = hosts.selection();
+    if (picked.length) void restartDialog.open({ label: `${picked.length} selected service${picked.length === 1 ? '' : 's'}`, selectors: selectorsFor(picked) });
+  });
+  showSelection();
 }
 
 function setupToken(): void {
@@ -72,7 +96,7 @@ function setupToken(): void {
   const state = byId('token-state');
   const show = () => {
     const has = adminToken() !== null;
-    setText(state, has ? 'Admin token set for this tab.' : 'No admin token: silences are read-only.');
+    setText(state, has ? 'Admin token set for this tab.' : 'No admin token: silences, restarts and maintenance are read-only.');
     forget.hidden = !has;
     input.value = '';
   };
@@ -94,6 +118,7 @@ byId('static').hidden = true;
 byId('app').hidden = false;
 setupTheme(byId<HTMLButtonElement>('theme'));
 setupToken();
+setupSelection();
 filterInput.addEventListener('input', render);
 setInterval(() => {
   link.tick();

@@ -1,6 +1,7 @@
-import { ApiError, requestJson, type Alert, type Fleet, type FleetEvent, type Silence } from './api.js';
+import { ApiError, requestJson, type Alert, type Fleet, type Silence } from './api.js';
 import { backoffDelay } from './backoff.js';
-import type { LinkState, LiveListener, LivePatch, LiveSource } from './live.js';
+import { EventsFollower } from './events-follower.js';
+import type { LinkState, LiveKind, LiveListener, LivePatch, LiveSource } from './live.js';
 
 export interface PollIntervals {
   fleetMs: number;
@@ -10,9 +11,6 @@ export interface PollIntervals {
 
 /** Fleet every second (state changes must show within 2 s); the rest change less often. */
 export const DEFAULT_INTERVALS: PollIntervals = { fleetMs: 1000, alertsMs: 3000, eventsMs: 2000 };
-/** How many events the first request fetches: the page shows recent history, not all of it. */
-export const INITIAL_EVENTS = 200;
-
 /**
  * LiveSource over the REST API: one loop, so that one failure means one "disconnected"
  * state and one backoff instead of three competing ones. Each turn fetches what is due (the
@@ -26,11 +24,13 @@ export class PollingSource implements LiveSource {
   private failures = 0;
   private nextAlertsAt = 0;
   private nextEventsAt = 0;
-  private eventsCursor: string | null = null;
   private running = false;
   private inFlight = false;
 
-  constructor(private readonly intervals: PollIntervals = DEFAULT_INTERVALS) {}
+  constructor(
+    private readonly intervals: PollIntervals = DEFAULT_INTERVALS,
+    private readonly events = new EventsFollower(),
+  ) {}
 
   start(listener: LiveListener): void {
     this.listener = listener;
@@ -67,7 +67,7 @@ export class PollingSource implements LiveSource {
         requestJson<Fleet>('/api/v1/fleet'),
         wantAlerts ? requestJson<{ alerts: Alert[] }>('/api/v1/alerts') : undefined,
         wantAlerts ? requestJson<{ silences: Silence[] }>('/api/v1/silences') : undefined,
-        wantEvents ? this.fetchEvents() : undefined,
+        wantEvents ? this.events.next() : undefined,
       ]);
       if (!this.running) return;
       const patch: LivePatch = { fleet };
@@ -78,7 +78,7 @@ export class PollingSource implements LiveSource {
       if (wantEvents) this.nextEventsAt = now + this.intervals.eventsMs;
       this.failures = 0;
       this.listener?.data(patch);
-      this.listener?.link({ kind: 'live', at: Date.now() });
+      this.listener?.link({ kind: 'live', at: Date.now(), source: 'polling' });
     } catch (err) {
       if (!this.running) return;
       this.failures++;
@@ -89,19 +89,10 @@ export class PollingSource implements LiveSource {
     }
     this.schedule(delay);
   }
-
-  /** The latest events at first, then whatever arrived after the last answer. */
-  private async fetchEvents(): Promise<FleetEvent[]> {
-    const path = this.eventsCursor ? `/api/v1/events?after=${encodeURIComponent(this.eventsCursor)}&limit=1000` : `/api/v1/events?limit=${INITIAL_EVENTS}`;
-    const page = await requestJson<{ events: FleetEvent[]; next: string | null }>(path);
-    // `next` is null for an empty answer: keep following from where we were
-    if (page.next) this.eventsCursor = page.next;
-    return page.events;
-  }
 }
 
-function linkFailure(err: unknown, failures: number, retryAt: number): LinkState {
+export function linkFailure(err: unknown, failures: number, retryAt: number, source: LiveKind = 'polling'): LinkState {
   if (err instanceof ApiError && err.status === 401) return { kind: 'login' };
   const error = err instanceof ApiError ? `HTTP ${err.status}: ${err.message}` : err instanceof Error && err.name === 'TimeoutError' ? 'no answer' : 'unreachable';
-  return { kind: 'retrying', error, retryAt, failures };
+  return { kind: 'retrying', error, retryAt, failures, source };
 }

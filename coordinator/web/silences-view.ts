@@ -1,7 +1,7 @@
-import { ApiError, requestJson, type Alert, type Silence } from './api.js';
+import { requestJson, type Alert, type Silence } from './api.js';
 import { h, timeEl } from './dom.js';
 import { matchesFilter, matcherText, silenceMatchers } from './format.js';
-import { adminToken, setAdminToken } from './token.js';
+import { adminToken, forgetRefusedToken, setAdminToken, tokenFor } from './token.js';
 
 export interface SilenceActions {
   /** the page changed a silence: fetch fresh data now */
@@ -103,25 +103,21 @@ export class SilencesView {
       this.actions.announce(`Silence ${id} created for ${body.duration}: ${body.matchers.join(', ')}`);
       this.actions.changed();
     } catch (err) {
-      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) setAdminToken(null);
+      forgetRefusedToken(err);
       showError(error, `Not created: ${(err as Error).message}`);
     }
   }
 
   private async expire(s: Silence, button: HTMLButtonElement): Promise<void> {
-    const token = adminToken();
-    if (!token) {
-      this.actions.announce('Expiring a silence needs the admin token: set it at the top of the page.');
-      document.getElementById('token-input')?.focus();
-      return;
-    }
+    const token = tokenFor('Expiring a silence', this.actions.announce);
+    if (!token) return;
     button.disabled = true;
     try {
       await requestJson(`/api/v1/silences/${encodeURIComponent(s.id)}`, { method: 'DELETE', token });
       this.actions.announce(`Silence ${s.id} expired`);
       this.actions.changed();
     } catch (err) {
-      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) setAdminToken(null);
+      forgetRefusedToken(err);
       this.actions.announce(`Could not expire the silence: ${(err as Error).message}`);
       button.disabled = false;
     }

@@ -2,7 +2,11 @@
  * The dashboard in a real browser (Debian's Chromium driven by playwright-core) against a
  * real coordinator and a real agent process watching emulated servers under the service
  * manager stand-in. What it shows: the fleet with GPU figures; a killed server's tile turns
- * to the failure and back to healthy without a reload, each within 2 s of the agent's event;
+ * to the failure and back to healthy without a reload, each within 2 s of the agent's event,
+ * through the live feed (`data-source="feed"`), with no slow model load to help; a restart
+ * started from the page (after its dry-run dialog) reaches the jobs API and the audit log and
+ * is shown to its end; maintenance set from the page reaches the fleet view and the host, and
+ * ends from the page; a coordinator without the feed makes the page poll;
  * a killed agent gets the offline banner; a silence made in the page reaches the API and can
  * be expired there too; behind viewer tokens the page works through the login cookie and says
  * when the coordinator is gone; no console errors. Screenshots go to $TEST_ARTIFACTS_DIR
@@ -20,7 +24,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const ROOT = resolve(new URL('../../..', import.meta.url).pathname);
 const ARTIFACTS = process.env.TEST_ARTIFACTS_DIR ?? join(ROOT, 'test-artifacts');
 const FIXTURE_GPUS = join(ROOT, 'test', 'fixtures', 'nvidia-smi', 'h100x2-problems.csv');
-/** The page polls the fleet every second; a change must be on screen within this of the agent's event. */
+/** The page follows the feed; a change must be on screen within this of the agent's event. */
 const UPDATE_BUDGET_MS = 2000;
 const HOST = 'gpu-dash';
 
@@ -107,9 +111,9 @@ describe('dashboard in Chromium: a coordinator and a real agent', { skip }, () =
   before(async () => {
     t = await startTestCoordinator('fleet: { agentLostAfter: 2s, heartbeatInterval: 1s }\n');
     h = createHarness();
-    // a restarted server loads its model for 2.5 s: the agent's restart is immediate and takes
-    // ~0.3 s, so without this a whole failure could fall between two of the page's 1 s polls
-    const llama = await h.startEmulator('dash-llama.service', 'llamacpp', ['--load-time', '2500ms']);
+    // no slow model load: the agent's restart takes ~0.3 s, and the feed must still show the
+    // failure (polling once a second could miss it whole)
+    const llama = await h.startEmulator('dash-llama.service', 'llamacpp');
     const qwen = await h.startEmulator('dash-qwen.service', 'vllm');
     // nvidia-smi as the agent runs it: the fixture of two busy H100s, one with ECC errors
     const smi = join(h.dir, 'fake-nvidia-smi');
@@ -145,6 +149,7 @@ services:
     assert.match(gpuText, /89 °C/);
     assert.match(gpuText, /2 uncorrected ECC errors/);
     assert.equal(await page.locator('#link').textContent(), '● live');
+    assert.equal(await page.locator('#link').getAttribute('data-source'), 'feed', 'the data comes through the feed, not polling');
     loadId = (await page.evaluate(RECORD_STATES)) as string;
     await shoot(page, 'fleet');
   });
@@ -182,6 +187,68 @@ services:
     await shoot(page, 'restart');
   });
 
+  test('a restart started from the page: confirmed from a dry run, in GET /api/v1/restarts and the audit log, shown to the end', async () => {
+    await page.getByLabel('Admin token', { exact: true }).fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Keep for this tab' }).click();
+    const dialog = page.locator('#restart-dialog');
+    // a selection by the current filter: the dry run lists both services, nothing is sent
+    await page.getByRole('button', { name: 'Select shown services' }).click();
+    await page.locator('#selection-count').getByText('2 services selected').waitFor();
+    await page.getByRole('button', { name: 'Restart selected…' }).click();
+    await dialog.getByRole('button', { name: 'Restart 2 services' }).waitFor();
+    assert.deepEqual((await dialog.getByRole('list', { name: 'services to restart' }).locator('li').allTextContents()).map((t) => t.split(' ')[0]), ['llama-vision', 'qwen-vl']);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Clear selection' }).click();
+    // one tile's own button: confirm, then follow the job
+    await tile('qwen-vl').getByRole('button', { name: `Restart qwen-vl on ${HOST}` }).click();
+    await dialog.getByRole('list', { name: 'services to restart' }).getByText('qwen-vl').waitFor();
+    await dialog.getByLabel('Reason (optional)').fill('dashboard test');
+    await dialog.getByRole('button', { name: 'Restart 1 service' }).click();
+    let job: { id: string; reason: string; createdBy: string; targets: { host: string; service: string }[] } | undefined;
+    await waitFor(async () => {
+      const { jobs } = await api<{ jobs: NonNullable<typeof job>[] }>('/api/v1/restarts');
+      job = jobs.find((j) => j.reason === 'dashboard test');
+      return job !== undefined;
+    }, 5000, 'the job in GET /api/v1/restarts');
+    assert.deepEqual(job!.targets.map((x) => `${x.host}/${x.service}`), [`${HOST}/qwen-vl`]);
+    const { entries } = await api<{ entries: { action: string; target: string; status: number | null }[] }>('/api/v1/audit?action=restart.*', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    assert.ok(entries.some((e) => e.action === 'restart.create' && e.target === job!.id && e.status === 202), `restart.create of ${job!.id} in the audit log`);
+    const shown = page.locator(`#jobs [data-job="${job!.id}"]`);
+    await shown.and(page.locator('[data-state="succeeded"]')).waitFor({ timeout: 30_000 });
+    assert.match((await shown.textContent())!, /succeeded[\s\S]*1 healthy[\s\S]*✓ healthy — qwen-vl on gpu-dash/, 'the end state, the counts and the target in words');
+    await shoot(page, 'restart-job');
+  });
+
+  test('maintenance set from the page: in the fleet view and on the host; ended from the page', async () => {
+    const card = page.locator(`[data-host="${HOST}"]`);
+    await card.getByRole('button', { name: `Put ${HOST} in maintenance` }).click();
+    await card.getByLabel('For').selectOption('1h');
+    await card.getByLabel('Comment').fill('driver update');
+    await card.getByRole('button', { name: 'Start maintenance' }).click();
+    let maintenance: { until: string; comment: string; by: string } | null = null;
+    await waitFor(async () => {
+      const { hosts } = await api<{ hosts: { id: string; maintenance: typeof maintenance }[] }>('/api/v1/fleet');
+      maintenance = hosts.find((x) => x.id === HOST)?.maintenance ?? null;
+      return maintenance !== null;
+    }, 5000, 'maintenance in GET /api/v1/fleet');
+    assert.equal(maintenance!.comment, 'driver update');
+    const hoursLeft = (Date.parse(maintenance!.until) - Date.now()) / 3_600_000;
+    assert.ok(hoursLeft > 0.9 && hoursLeft <= 1, `until ${maintenance!.until}: one hour from now`);
+    const banner = card.locator('.banner.maintenance');
+    await banner.waitFor({ state: 'visible', timeout: UPDATE_BUDGET_MS });
+    const bannerText = (await banner.textContent())!;
+    assert.match(bannerText, /In maintenance until \S+ \(in \d+ min\): /, 'until when, in words');
+    assert.ok(bannerText.includes(`“driver update” by ${maintenance!.by}`), `why and who: ${bannerText}`);
+    assert.equal(await card.getAttribute('data-maintenance'), 'true');
+    await shoot(page, 'maintenance');
+    await card.getByRole('button', { name: `End maintenance of ${HOST}` }).click();
+    await banner.waitFor({ state: 'hidden', timeout: UPDATE_BUDGET_MS + 3000 });
+    const { hosts } = await api<{ hosts: { id: string; maintenance: unknown }[] }>('/api/v1/fleet');
+    assert.equal(hosts.find((x) => x.id === HOST)?.maintenance, null);
+    const { entries } = await api<{ entries: { action: string; target: string }[] }>('/api/v1/audit?action=maintenance.*', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    assert.deepEqual(entries.filter((e) => e.target === HOST).map((e) => e.action), ['maintenance.off', 'maintenance.on']);
+  });
+
   test('a killed agent: the host shows the offline banner', async () => {
     await agent.stop('SIGKILL');
     const banner = page.locator(`[data-host="${HOST}"] .banner.offline`);
@@ -214,6 +281,26 @@ services:
     await waitFor(async () => (await api<{ state: string }>(`/api/v1/silences/${silence!.id}`)).state === 'expired', 5000, 'the silence expired');
   });
 
+  test('a coordinator without the feed (its upgrade and GET /api/v1/feed answer 404): the page polls instead', async () => {
+    const other = await openPage();
+    try {
+      // the page's own WebSocket goes to a path this coordinator refuses, as an older one would
+      await other.page.addInitScript(`{
+        const Real = window.WebSocket;
+        window.WebSocket = class extends Real { constructor(url, protocols) { super(String(url).replace('/api/v1/feed', '/api/v1/no-feed'), protocols); } };
+      }`);
+      await other.page.route('**/api/v1/feed', (route) => route.fulfill({ status: 404, contentType: 'application/json', body: '{"error":{"code":"not_found","message":"no such route"}}' }));
+      await other.page.goto(`${t.coord.url}/`);
+      await other.page.locator('#link[data-source="polling"][data-link="live"]').waitFor({ timeout: 10_000 });
+      assert.equal(await other.page.locator('#link').textContent(), '● live (polling)');
+      await other.page.locator(`[data-host="${HOST}"] [data-service="qwen-vl"][data-state]`).waitFor({ timeout: 5000 });
+      // the browser reports the refused upgrade itself; anything else is the page's fault
+      assert.deepEqual(other.errors.filter((e) => !/WebSocket connection to .*no-feed.* failed/.test(e) && !/404/.test(e)), []);
+    } finally {
+      await other.page.close();
+    }
+  });
+
   test('no console errors in the whole session', () => {
     assert.deepEqual(errors, []);
   });
@@ -244,11 +331,11 @@ describe('dashboard in Chromium: behind viewer tokens', { skip }, () => {
     assert.deepEqual(errors, []);
   });
 
-  test('the coordinator gone: "disconnected — retrying" is shown', async () => {
+  test('the coordinator gone: "disconnected — reconnecting" is shown', async () => {
     await t.close();
     const link = page.locator('#link[data-link="retrying"]');
     await link.waitFor({ timeout: 8000 });
-    assert.match((await link.textContent())!, /disconnected — retrying in \d+ s/);
+    assert.match((await link.textContent())!, /disconnected — reconnecting in \d+ s/);
     assert.equal(await link.getAttribute('role'), 'status');
     await shoot(page, 'disconnected');
   });

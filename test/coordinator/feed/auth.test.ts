@@ -92,3 +92,19 @@ test('feed: a client may send heartbeats only; anything else closes it', async (
     await tc.close();
   }
 });
+
+test('feed: a plain GET /api/v1/feed answers 426 (the dashboard tells "feed here" from "older coordinator" by it), viewer access', async () => {
+  const tc = await startTestCoordinator('', {}, { viewerTokens: [VIEWER_TOKEN] });
+  try {
+    const anonymous = await fetch(`${tc.coord.url}/api/v1/feed`);
+    assert.equal(anonymous.status, 401, 'a lapsed login is told apart from a missing feed');
+    const res = await fetch(`${tc.coord.url}/api/v1/feed`, { headers: { authorization: `Bearer ${VIEWER_TOKEN}` } });
+    assert.equal(res.status, 426);
+    assert.equal(res.headers.get('upgrade'), 'websocket');
+    const body = (await res.json()) as { error: { code: string }; subprotocols: string[] };
+    assert.equal(body.error.code, 'upgrade_required');
+    assert.deepEqual(body.subprotocols, [FEED_SUBPROTOCOL]);
+  } finally {
+    await tc.close();
+  }
+});
