@@ -54,6 +54,7 @@ ${renderFleetTable(view)}
 <dialog id="restart-dialog"></dialog>
 <div class="panels">
 <section class="wide" aria-labelledby="alerts-title"><h2 id="alerts-title">Alerts</h2><div id="silence-form"></div><div id="alerts"></div></section>
+<section aria-labelledby="incidents-title"><h2 id="incidents-title">Incidents</h2><div id="incidents"></div></section>
 <section aria-labelledby="silences-title"><h2 id="silences-title">Silences</h2><div id="silences"></div></section>
 <section aria-labelledby="events-title"><h2 id="events-title">Recent events</h2><div id="events"></div></section>
 </div>

@@ -106,6 +106,36 @@ export interface RestartJob {
   targets: RestartTarget[];
 }
 
+/** `GET /api/v1/services/:host/:service/history`: one step of the service's history. */
+export interface HistoryBucket {
+  /** the step's first minute */
+  at: string;
+  probes: number;
+  failures: number;
+  latencyMs: { p50: number | null; p95: number | null; max: number | null };
+  /** seconds spent in each state as the fleet view showed it */
+  stateSeconds: Partial<Record<ServiceState, number>>;
+}
+
+export interface Incident {
+  startedAt: string;
+  /** null while it lasts */
+  endedAt: string | null;
+  durationSeconds: number;
+  worst: ServiceState;
+  restarts: number;
+}
+
+export interface ServiceHistory {
+  host: string;
+  service: string;
+  range: string;
+  stepMinutes: number;
+  buckets: HistoryBucket[];
+  uptime: { '24h': number | null; '7d': number | null; '30d': number | null };
+  incidents: Incident[];
+}
+
 /** An answer that is not 2xx: the API's `{ error: { code, message } }` when it sent one. */
 export class ApiError extends Error {
   constructor(
@@ -125,7 +155,22 @@ export const REQUEST_TIMEOUT_MS = 5000;
  * One JSON request to the coordinator this page came from. Same-origin, so the browser adds
  * the login session cookie by itself; `token` (the admin token) goes as a Bearer header.
  */
-export async function requestJson<T>(path: string, init: { method?: string; body?: unknown; token?: string | null } = {}): Promise<T> {
+export async function requestJson<T>(path: string, init: RequestOptions = {}): Promise<T> {
+  return (await requestJsonDated<T>(path, init)).body;
+}
+
+export interface RequestOptions {
+  method?: string;
+  body?: unknown;
+  token?: string | null;
+}
+
+/**
+ * requestJson with the coordinator's clock: the answer's `Date` header (epoch ms, whole
+ * seconds), or null without one. History minutes are on the coordinator's clock, and a
+ * browser's clock may be minutes off.
+ */
+export async function requestJsonDated<T>(path: string, init: RequestOptions = {}): Promise<{ body: T; date: number | null }> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (init.token) headers.authorization = `Bearer ${init.token}`;
   if (init.body !== undefined) headers['content-type'] = 'application/json';
@@ -148,5 +193,6 @@ export async function requestJson<T>(path: string, init: { method?: string; body
     const err = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
     throw new ApiError(res.status, err?.code ?? 'http_error', err?.message ?? `HTTP ${res.status}`);
   }
-  return body as T;
+  const date = Date.parse(res.headers.get('date') ?? '');
+  return { body: body as T, date: Number.isNaN(date) ? null : date };
 }

@@ -1,6 +1,9 @@
 import { requestJson, type FleetEvent, type Gpu, type Host, type Service } from './api.js';
 import { domId, h, setAttr, setText, setTime, timeEl } from './dom.js';
 import { clockTime, latency, matchesFilter, mebibytes, stateInfo } from './format.js';
+import { latencySeed } from './history-format.js';
+import type { HistoryLoader, LoadedHistory } from './history-loader.js';
+import { TileHistory } from './history-view.js';
 import { MaintenanceControls } from './maintenance-view.js';
 import type { RestartRequest } from './restart-dialog.js';
 import { sparkline } from './sparkline.js';
@@ -16,6 +19,8 @@ export interface HostActions {
   restart(req: RestartRequest): void;
   /** a tile's "select" box changed */
   selectionChanged(): void;
+  /** fetches each tile's history (history-loader.ts) */
+  history: HistoryLoader;
 }
 
 /** A service picked for a restart. */
@@ -69,7 +74,7 @@ export class HostsView {
     }
     for (const [id, card] of this.cards) {
       if (!seen.has(id)) {
-        card.el.remove();
+        card.remove();
         this.cards.delete(id);
       }
     }
@@ -122,6 +127,11 @@ class HostCard {
     return [...this.services.values()].filter((t) => t.selected && !t.el.hidden).map((t) => ({ host: this.id, service: t.name }));
   }
 
+  remove(): void {
+    this.el.remove();
+    for (const tile of this.services.values()) tile.remove();
+  }
+
   selectAll(on: boolean): void {
     for (const t of this.services.values()) if (!t.el.hidden) t.selected = on;
   }
@@ -162,7 +172,7 @@ class HostCard {
     }
     for (const [name, tile] of this.services) {
       if (!seen.has(name)) {
-        tile.el.remove();
+        tile.remove();
         this.services.delete(name);
       }
     }
@@ -215,6 +225,8 @@ class ServiceTile {
   private readonly samples: number[] = [];
   private lastProbeAt: string | null = null;
   private readonly select: HTMLInputElement;
+  private readonly history: TileHistory;
+  private readonly unwatch: () => void;
 
   constructor(
     private readonly host: string,
@@ -235,16 +247,34 @@ class ServiceTile {
     this.select.addEventListener('change', () => actions.selectionChanged());
     const restart = h('button', { type: 'button', 'aria-label': `Restart ${name} on ${host}` }, 'Restart…');
     restart.addEventListener('click', () => actions.restart({ label: `${name} on ${host}`, selectors: [{ hosts: [host], services: [name] }] }));
+    this.history = new TileHistory();
     this.el = h(
       'li',
       { class: 'tile', 'data-service': name },
       h('div', { class: 'tile-head' }, h('h4', {}, name), this.badge),
       this.reason,
       h('p', { class: 'probe' }, 'last probe ', this.latency, ' ', this.spark.el),
+      this.history.el,
       h('p', { class: 'restarts' }, this.restarts, this.restartTime, ' ', this.evidenceButton),
       this.evidence,
       h('p', { class: 'tile-actions' }, this.select, ' ', h('label', { for: selectId, 'aria-label': `Select ${name} on ${host}` }, 'select'), ' ', restart),
     );
+    this.unwatch = actions.history.watch(host, name, this.el, (loaded) => this.showHistory(loaded));
+  }
+
+  remove(): void {
+    this.el.remove();
+    this.unwatch();
+  }
+
+  private showHistory(loaded: LoadedHistory): void {
+    this.history.update(loaded);
+    // the sparkline starts from the last minutes' slowest probes instead of empty
+    if (loaded.first) {
+      this.samples.unshift(...latencySeed(loaded.history.buckets, LATENCY_SAMPLES));
+      this.samples.splice(0, Math.max(0, this.samples.length - LATENCY_SAMPLES));
+      this.spark.draw(this.samples);
+    }
   }
 
   get selected(): boolean {

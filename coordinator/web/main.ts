@@ -3,7 +3,9 @@ import { AlertsView } from './alerts-view.js';
 import { setText } from './dom.js';
 import { EventsView } from './events-view.js';
 import { relativeTime } from './format.js';
+import { HistoryLoader } from './history-loader.js';
 import { HostsView } from './hosts-view.js';
+import { IncidentsView } from './incidents-view.js';
 import { LinkStatus } from './link-status.js';
 import { RestartDialog } from './restart-dialog.js';
 import { RestartJobsView } from './restart-jobs-view.js';
@@ -32,7 +34,9 @@ function announce(text: string): void {
 
 const jobs = new RestartJobsView(byId('jobs'), announce);
 const restartDialog = new RestartDialog(byId<HTMLDialogElement>('restart-dialog'), (id, label) => jobs.follow(id, label), announce);
-const hosts = new HostsView(byId('hosts'), { announce, restart: (req) => void restartDialog.open(req), selectionChanged: () => showSelection() });
+const incidents = new IncidentsView(byId('incidents'));
+const historyLoader = new HistoryLoader(() => incidents.update(historyLoader.incidents(), filterText()));
+const hosts = new HostsView(byId('hosts'), { announce, restart: (req) => void restartDialog.open(req), selectionChanged: () => showSelection(), history: historyLoader });
 const events = new EventsView(byId('events'));
 const source: LiveSource = new FeedSource();
 const silencesView = new SilencesView(byId('silences'), byId('silence-form'), { changed: () => source.refresh(), announce });
@@ -60,6 +64,7 @@ function render(): void {
     setText(summary, `${fleet.hosts.length} host${fleet.hosts.length === 1 ? '' : 's'} (${offline} offline), ${services.length} services, ${bad} not healthy, ${alerts.filter((a) => a.state === 'firing').length} alerts firing`);
   }
   alertsView.update(alerts, silences, filter);
+  incidents.update(historyLoader.incidents(), filter);
   silencesView.update(silences, filter);
   events.setFilter(filter);
   showSelection();
@@ -119,6 +124,7 @@ byId('app').hidden = false;
 setupTheme(byId<HTMLButtonElement>('theme'));
 setupToken();
 setupSelection();
+historyLoader.start();
 filterInput.addEventListener('input', render);
 setInterval(() => {
   link.tick();

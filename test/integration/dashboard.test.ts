@@ -8,8 +8,10 @@
  * is shown to its end; maintenance set from the page reaches the fleet view and the host, and
  * ends from the page; a coordinator without the feed makes the page poll;
  * a killed agent gets the offline banner; a silence made in the page reaches the API and can
- * be expired there too; behind viewer tokens the page works through the login cookie and says
- * when the coordinator is gone; no console errors. Screenshots go to $TEST_ARTIFACTS_DIR
+ * be expired there too; each tile's uptime and heartbeat bar say what the history API
+ * answered, and the killed server's incident shows in the page once its history is
+ * refreshed; behind viewer tokens the page works through the login cookie (history
+ * included) and says when the coordinator is gone; no console errors. Screenshots go to $TEST_ARTIFACTS_DIR
  * (default test-artifacts/).
  */
 import { describe, test, before, after } from 'node:test';
@@ -84,6 +86,43 @@ interface StateRecord {
   t: number;
 }
 
+/** The history API's answer as the test reads it (docs/http-api.md). */
+interface HistoryAnswer {
+  buckets: { at: string; probes: number; failures: number; stateSeconds: Record<string, number> }[];
+  uptime: Record<'24h' | '7d' | '30d', number | null>;
+  incidents: { startedAt: string; endedAt: string | null; worst: string; restarts: number }[];
+}
+
+/** A history answer the page received, with the coordinator's clock (its Date header). */
+interface SeenHistory {
+  service: string;
+  body: HistoryAnswer;
+  date: number;
+}
+
+/**
+ * What the heartbeat bar must say for an answer: the last 60 minutes up to the coordinator's
+ * minute, each not up (time in a state other than healthy, degraded, unknown), with failures
+ * (a failed probe), ok (observed) or no data. Written out here rather than imported from the
+ * page, so the page's own reading is what gets checked.
+ */
+function expectedSummary(answer: HistoryAnswer, date: number): string {
+  const byMinute = new Map(answer.buckets.map((b) => [Date.parse(b.at), b]));
+  const last = answer.buckets.length ? Date.parse(answer.buckets[answer.buckets.length - 1]!.at) : 0;
+  const end = Math.max(Math.floor(date / 60_000) * 60_000, last);
+  const counts = { ok: 0, failures: 0, down: 0, none: 0 };
+  for (let i = 0; i < 60; i++) {
+    const b = byMinute.get(end - i * 60_000);
+    const seen = Object.entries(b?.stateSeconds ?? {}).filter(([state, sec]) => sec > 0 && state !== 'unknown');
+    if (seen.some(([state]) => state !== 'healthy' && state !== 'degraded')) counts.down++;
+    else if (b && b.failures > 0) counts.failures++;
+    else if (b && (seen.length > 0 || b.probes > 0)) counts.ok++;
+    else counts.none++;
+  }
+  const words = [`${counts.ok} ok`, `${counts.failures} with failures`, `${counts.down} not up`, `${counts.none} no data`].filter((w) => !w.startsWith('0 '));
+  return `last 60 min: ${words.join(', ')}`;
+}
+
 interface ApiEvent {
   agentId: string;
   at: string;
@@ -100,6 +139,7 @@ describe('dashboard in Chromium: a coordinator and a real agent', { skip }, () =
   let page: Page;
   let errors: string[];
   let loadId: string;
+  const seenHistory: SeenHistory[] = [];
 
   const api = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
     const res = await fetch(`${t.coord.url}${path}`, init);
@@ -128,6 +168,14 @@ services:
   - { name: qwen-vl, kind: vllm, url: 'http://127.0.0.1:${qwen}', unit: dash-qwen.service }
 `);
     ({ page, errors } = await openPage());
+    page.on('response', (r) => {
+      const m = /\/api\/v1\/services\/[^/]+\/([^/]+)\/history/.exec(r.url());
+      if (!m || r.status() !== 200) return;
+      r.json().then(
+        (body: HistoryAnswer) => seenHistory.push({ service: decodeURIComponent(m[1]!), body, date: Date.parse(r.headers().date!) }),
+        () => undefined,
+      );
+    });
   });
 
   after(async () => {
@@ -152,6 +200,25 @@ services:
     assert.equal(await page.locator('#link').getAttribute('data-source'), 'feed', 'the data comes through the feed, not polling');
     loadId = (await page.evaluate(RECORD_STATES)) as string;
     await shoot(page, 'fleet');
+  });
+
+  test('each tile shows its uptime and a heartbeat bar whose summary matches the history API', async () => {
+    for (const service of ['llama-vision', 'qwen-vl']) {
+      const history = tile(service).locator('.tile-history[data-history="loaded"]');
+      await history.waitFor({ timeout: 10_000 });
+      const seen = await waitFor(() => seenHistory.filter((x) => x.service === service).at(-1), 5000, `the page's history answer for ${service}`);
+      const summary = (await history.locator('.heartbeat-summary').textContent())!;
+      assert.equal(summary, expectedSummary(seen.body, seen.date), `${service}: the bar's words say what the API answered`);
+      assert.equal(await history.locator('.heartbeat .hb').count(), 60, 'one segment per minute of the last hour');
+      // an answer from the service's first second may have observed nothing yet: "no data"
+      const pct = seen.body.uptime['24h'];
+      const shown = (await history.locator('.uptime-24h').textContent())!;
+      assert.equal(shown, pct === null ? 'no data' : pct === 100 ? '100 %' : `${(Math.floor(pct * 100) / 100).toFixed(2)} %`, `${service}: uptime ${pct}`);
+      assert.match((await history.locator('.uptime-windows').textContent())!, /7 d: .+ · 30 d: .+/);
+    }
+    // what the page asked agrees with a request of the test's own, minute boundaries aside
+    const { uptime } = await api<HistoryAnswer>(`/api/v1/services/${HOST}/qwen-vl/history?range=1h`);
+    assert.equal(typeof uptime['24h'], 'number');
   });
 
   test('a killed server: its tile shows the failure, then healthy again, each within 2 s of the agent\'s event, without a reload', async () => {
@@ -249,6 +316,26 @@ services:
     assert.deepEqual(entries.filter((e) => e.target === HOST).map((e) => e.action), ['maintenance.off', 'maintenance.on']);
   });
 
+  test('the killed server\'s incident shows in the page once its history is refreshed (about a minute)', async () => {
+    const { incidents } = await api<HistoryAnswer>(`/api/v1/services/${HOST}/llama-vision/history`);
+    const incident = incidents.find((i) => i.endedAt !== null);
+    assert.ok(incident, `the API has the ended incident: ${JSON.stringify(incidents)}`);
+    // the page refreshes each service's history once a minute, not on every feed change
+    const row = page.locator(`#incidents tr[data-incident="${HOST}/llama-vision"][data-ongoing="false"]`);
+    await row.first().waitFor({ timeout: 75_000 });
+    const text = (await row.first().textContent())!;
+    const worst = incident.worst === 'gave_up' ? 'gave up restarting' : incident.worst;
+    assert.ok(text.includes(worst), `the worst state in words: ${text}`);
+    assert.ok(text.endsWith(String(incident.restarts)), `the restarts: ${text}`);
+    // the tile's own history lists it too, behind its uptime summary
+    const details = tile('llama-vision').locator('details.history');
+    await details.locator('summary').click();
+    await details.locator('.tile-incidents li[data-ongoing="false"]').first().waitFor();
+    assert.match((await details.locator('.tile-incidents li').first().textContent())!, /started .+, lasted \d+ (s|min)/);
+    assert.notEqual((await tile('llama-vision').locator('.uptime-24h').textContent())!, '100 %', 'the failure cost uptime');
+    await shoot(page, 'incident');
+  });
+
   test('a killed agent: the host shows the offline banner', async () => {
     await agent.stop('SIGKILL');
     const banner = page.locator(`[data-host="${HOST}"] .banner.offline`);
@@ -329,6 +416,8 @@ describe('dashboard in Chromium: behind viewer tokens', { skip }, () => {
     await page.locator('#link[data-link="live"]').waitFor({ timeout: 10_000 });
     await page.getByText('No agents have connected yet.').waitFor();
     assert.deepEqual(errors, []);
+    // the history requests ride on the same cookie: a service nobody knows is 404, not 401
+    assert.equal(await page.evaluate(() => fetch('/api/v1/services/nohost/nosvc/history', { credentials: 'same-origin' }).then((r) => r.status)), 404);
   });
 
   test('the coordinator gone: "disconnected — reconnecting" is shown', async () => {
