@@ -16,7 +16,7 @@ import { createHarness, CLI, freePort, waitFor, type AgentProcess, type Harness 
 const WRAPPER = `import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 const [log, unit, port, ...argv] = process.argv.slice(2);
-const note = (ev) => appendFileSync(log, JSON.stringify({ unit, ev, t: Date.now() }) + '\\n');
+const note = (ev, extra = {}) => appendFileSync(log, JSON.stringify({ unit, ev, t: Date.now(), ...extra }) + '\\n');
 const flag = (name) => log + '.' + unit + '.' + name;
 note('start');
 if (existsSync(flag('broken'))) { note('exit'); process.exit(1); }
@@ -34,12 +34,17 @@ child.on('exit', (code) => {
 setInterval(() => {
   if (!crashing && existsSync(flag('crash'))) { crashing = true; note('exit'); child.kill('SIGKILL'); }
 }, 50);
+// lastFail: when the last poll that did NOT get a 200 was sent. The server began answering
+// after that and before 'ready' was noted (this poll only sees it up to 50 ms late).
+let lastFail = Date.now();
 const poll = setInterval(async () => {
+  const sent = Date.now();
   try {
     const res = await fetch('http://127.0.0.1:' + port + '/health');
     await res.arrayBuffer();
-    if (res.ok) { note('ready'); clearInterval(poll); }
+    if (res.ok) { note('ready', { lastFail }); clearInterval(poll); return; }
   } catch {}
+  lastFail = Math.max(lastFail, sent);
 }, 50);
 `;
 
@@ -47,6 +52,8 @@ export interface LifeEvent {
   unit: string;
   /** start: the process started; stop: it got SIGTERM; ready: /health answered 200; exit: it died on a fault flag */
   ev: 'start' | 'stop' | 'ready' | 'exit';
+  /** ready only: when the last poll that got no 200 was sent (the server was not answering yet) */
+  lastFail?: number;
   t: number;
 }
 

@@ -57,6 +57,8 @@ test(`maxParallel ${MAX_PARALLEL} over 12 services on 4 agents: never more than 
     // the gate: the coordinator counted the target healthy only after its server really answered again
     const ready = events.find((e) => e.unit === unit && e.ev === 'ready');
     assert.ok(ready, `${unit} answered /health after its restart`);
-    assert.ok(Date.parse(target.endedAt) >= ready.t, `${unit} healthy in the job (${target.endedAt}) only after its server answered (${new Date(ready.t).toISOString()})`);
+    // the wrapper's own poll sees readiness up to 50 ms late, so the sound bound is its last failed poll
+    const notYet = ready.lastFail ?? ready.t;
+    assert.ok(Date.parse(target.endedAt) > notYet, `${unit} healthy in the job (${target.endedAt}) only after its server was still not answering (${new Date(notYet).toISOString()})`);
   }
 });
