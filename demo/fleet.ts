@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './free-port.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -65,24 +65,6 @@ export interface FleetLayout {
   /** every emulator unit, primaries and fallbacks */
   units: string[];
   ports: number[];
-}
-
-/** A port nobody listens on right now, chosen by the kernel; never one already in `taken`. */
-export async function freePort(taken: Set<number> = new Set()): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const { port: p } = server.address() as { port: number };
-        server.close(() => resolve(p));
-      });
-    });
-    if (!taken.has(port)) {
-      taken.add(port);
-      return port;
-    }
-  }
 }
 
 /** Picks ports, writes the emulator units and the agents' configs. Starts nothing. */

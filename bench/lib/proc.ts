@@ -6,7 +6,6 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const tracked = new Set<ChildProcess>();
@@ -205,14 +204,4 @@ export async function waitUntilReady(child: ChildProcess, what: string, url: str
   }
 }
 
-/** A loopback port nobody listens on right now (picked by the kernel). */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePromise(port));
-    });
-  });
-}
+export { freePort } from '../../demo/free-port.js';

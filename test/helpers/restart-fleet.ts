@@ -11,6 +11,7 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { logFile } from '../../demo/service-manager/paths.js';
 import { createHarness, CLI, freePort, waitFor, type AgentProcess, type Harness } from './agent-harness.js';
 
 const WRAPPER = `import { spawn } from 'node:child_process';
@@ -147,6 +148,15 @@ ${a.extra ?? ''}`;
       .filter((e) => e.t >= from);
   }
 
+  /** The last lines the unit's processes (and the service manager) wrote to its journal. */
+  journalTail(host: string, service: string, lines = 30): string {
+    try {
+      return readFileSync(logFile(this.h.dir, unitOf(host, service)), 'utf8').split('\n').slice(-lines).join('\n');
+    } catch (err) {
+      return `(no journal: ${(err as Error).message})`;
+    }
+  }
+
   /** How many times the unit's process started since `from`. */
   starts(host: string, service: string, from: number): number {
     const unit = unitOf(host, service);
@@ -223,6 +233,15 @@ export class JobsApi {
 
   waitJobEnd(id: string, timeoutMs: number): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
     return this.waitJob(id, (j) => !['pending', 'running'].includes(j.state), timeoutMs, `job ${id} to end`);
+  }
+
+  /** The agent's story of one service since `from` (type, time, reason), for failure messages. */
+  async story(host: string, service: string, from: number): Promise<string> {
+    const res = await this.call('GET', `/api/v1/events?host=${host}&service=${service}&since=${from}&limit=100`).catch((err: Error) => ({ status: 0, body: err.message }));
+    if (res.status !== 200) return `events: ${res.status} ${JSON.stringify(res.body)}`;
+    return (res.body.events as { type: string; at: string; reason?: string; data?: { attempt?: number; trigger?: string } }[])
+      .map((e) => `${e.at} ${e.type}${e.data?.trigger ? ` (${e.data.trigger})` : e.type === 'restart_started' ? ` (attempt ${e.data?.attempt})` : ''}: ${e.reason ?? ''}`)
+      .join('\n');
   }
 
   /** Waits until each host is connected with exactly the services given for it, all healthy. */

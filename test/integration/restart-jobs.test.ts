@@ -48,7 +48,11 @@ test(`maxParallel ${MAX_PARALLEL} over 12 services on 4 agents: never more than 
   let lastStart = 0;
   for (const target of job.targets as { host: string; service: string; state: string; reason: string; startedAt: string; endedAt: string }[]) {
     const unit = unitOf(target.host, target.service);
-    assert.equal(fleet.starts(target.host, target.service, from), 1, `${unit} restarted exactly once`);
+    const starts = fleet.starts(target.host, target.service, from);
+    if (starts !== 1) {
+      const life = events.filter((e) => e.unit === unit).map((e) => `${new Date(e.t).toISOString()} ${e.ev}`).join('\n');
+      assert.fail(`${unit} restarted ${starts} times, not once\nits process:\n${life}\nthe agent's events:\n${await api.story(target.host, target.service, from)}\nits journal:\n${fleet.journalTail(target.host, target.service)}`);
+    }
     const started = Date.parse(target.startedAt);
     assert.ok(started >= lastStart, `${unit} started in job order`);
     lastStart = started;

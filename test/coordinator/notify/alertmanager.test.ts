@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from '../../helpers/service-manager.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -17,16 +17,6 @@ import { sampleAlert, sampleNotification } from '../../helpers/receivers.js';
 
 const BINARY = process.env.LLM_HEALTH_ALERTMANAGER_BIN ?? '/usr/bin/prometheus-alertmanager';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitReady(base: string, child: ChildProcess, log: () => string, timeoutMs = 15_000): Promise<void> {
   const until = Date.now() + timeoutMs;
