@@ -135,11 +135,17 @@ export function redactEvidence<T>(value: T, redact: Redactor): T {
  * redacted, so the event, the log line and the spool all hold the same cleaned text.
  */
 export function redactingUnitControl(units: UnitControl, redact: Redactor): UnitControl {
+  // a failure's message becomes evidence too (`{ error }` when the capture itself fails)
+  const cleaned = <T>(run: () => Promise<T>): Promise<T> =>
+    run().catch((err: unknown) => {
+      if (err instanceof Error) err.message = redact(err.message);
+      throw err;
+    });
   return {
-    restart: async (unit) => redactOutcome(await units.restart(unit), redact),
-    resetFailed: async (unit) => redactOutcome(await units.resetFailed(unit), redact),
-    show: (unit) => units.show(unit),
-    captureEvidence: async (unit, known) => redactEvidence(await units.captureEvidence(unit, known), redact),
+    restart: (unit) => cleaned(async () => redactOutcome(await units.restart(unit), redact)),
+    resetFailed: (unit) => cleaned(async () => redactOutcome(await units.resetFailed(unit), redact)),
+    show: (unit) => cleaned(() => units.show(unit)),
+    captureEvidence: (unit, known) => cleaned(async () => redactEvidence(await units.captureEvidence(unit, known), redact)),
   };
 }
 

@@ -130,3 +130,18 @@ test('the redacting unit control cleans evidence and systemctl output, and passe
   assert.equal(out.stderr, `Job failed: HF_TOKEN=${REDACTED}`);
   assert.deepEqual(out.argv, ['systemctl', 'restart', 'vllm.service']);
 });
+
+test('a failing capture or restart throws its error with the message redacted', async () => {
+  const failing = (what: string) => async (): Promise<never> => {
+    throw new Error(`${what} failed: journalctl printed --api-key ${OPENAI}`);
+  };
+  const inner: UnitControl = { resetFailed: failing('reset-failed'), show: failing('show'), captureEvidence: failing('capture'), restart: failing('restart') };
+  const units = redactingUnitControl(inner, redact);
+  for (const call of [() => units.captureEvidence('vllm.service'), () => units.restart('vllm.service'), () => units.resetFailed('vllm.service'), () => units.show('vllm.service')]) {
+    await assert.rejects(call(), (err: Error) => {
+      assert.ok(!err.message.includes(OPENAI), err.message);
+      assert.match(err.message, /failed: journalctl printed --api-key \[REDACTED\]/);
+      return true;
+    });
+  }
+});
