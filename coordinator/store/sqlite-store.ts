@@ -38,13 +38,23 @@ export class SqliteStore implements Store {
    * the -wal and -shm the database file's mode, so the file is created first with that mode.
    */
   static open(file: string): SqliteStore {
-    if (file === ':memory:') return new SqliteStore(new Database(file));
+    if (file === ':memory:') return SqliteStore.over(new Database(file));
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     ensureFileMode(file, PRIVATE_FILE_MODE);
-    const store = new SqliteStore(new Database(file));
+    const store = SqliteStore.over(new Database(file));
     // left behind with another mode by an earlier run
     for (const suffix of ['-wal', '-shm']) chmodIfExists(`${file}${suffix}`, PRIVATE_FILE_MODE);
     return store;
+  }
+
+  /** The store over an open database, which is closed again when setting up fails (a migration that throws). */
+  private static over(db: Database.Database): SqliteStore {
+    try {
+      return new SqliteStore(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
   }
 
   private constructor(private readonly db: Database.Database) {

@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -52,7 +52,15 @@ test('a database written by a newer coordinator is refused, not downgraded', () 
   const db = new Database(file);
   db.pragma('user_version = 99');
   db.close();
+  const openFiles = () => readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(file);
+    } catch {
+      return false; // the directory's own fd, gone by now
+    }
+  }).length;
   assert.throws(() => SqliteStore.open(file), /newer than this coordinator understands/);
+  assert.equal(openFiles(), 0, 'the refused database is closed again, not left open');
 });
 
 test('checkWritable: the SQLite error of a write probe on an unwritable database; closed after close', async (t) => {
