@@ -302,6 +302,8 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
         await serverClosed;
         // delivery before the store: in-flight sends settle or stay pending for the next start
         await delivery.stop();
+        // a restart job's step in flight finishes its writes (and its audit rows) first
+        await jobs.idle();
         await auditor.idle();
         if (ownsStore) await store.close();
         logger.info('coordinator stopped');

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { SqliteStore } from '../../../coordinator/store/sqlite-store.js';
 import { ADMIN_TOKEN, VIEWER_TOKEN, TestAgent, getJson, startTestCoordinator, wsUrl } from '../helpers.js';
+import { event, events } from '../protocol-samples.js';
 
 async function post(url: string, body: unknown, token?: string): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
@@ -50,3 +52,43 @@ test('restart jobs over HTTP: auth, dry run, create, the command on the agent li
     await t.close();
   }
 });
+
+test('close() waits for a restart job step in flight before it returns (and before it would close the store)', async () => {
+  const store = SqliteStore.open(':memory:');
+  const order: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const t = await startTestCoordinator('', { store });
+  const { agent } = await TestAgent.hello(wsUrl(t.coord), 'gpu-a');
+  try {
+    assert.equal((await post(`${t.coord.url}/api/v1/restarts`, { selector: { hosts: ['gpu-a'] } }, ADMIN_TOKEN)).status, 202);
+    const cmd = await agent.next('command');
+    // the step the agent's answer starts (no API call, so nothing else holds close() back)
+    let entered = false;
+    const updateJob = store.jobs.updateJob.bind(store.jobs);
+    store.jobs.updateJob = async (...args) => {
+      entered = true;
+      await gate;
+      await updateJob(...args);
+      order.push('step stored');
+    };
+    agent.send(events([event(1, { type: 'command_result', service: cmd.service, from: undefined, to: undefined, at: new Date().toISOString(), reason: 'restarted', data: { id: cmd.id, ok: true } })]));
+    await waitUntil(() => entered, 'the job step to start its write');
+    const closed = t.coord.close().then(() => order.push('closed'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(order, [], 'close() still waits for the step');
+    release();
+    await closed;
+    assert.deepEqual(order, ['step stored', 'closed']);
+  } finally {
+    release();
+    await agent.closeAndWait().catch(() => undefined);
+    await t.close();
+    await store.close();
+  }
+});
+
+async function waitUntil(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  if (!check()) throw new Error(`timed out waiting for ${what}`);
+}
