@@ -305,6 +305,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
         // a restart job's step in flight finishes its writes (and its audit rows) first
         await jobs.idle();
         await auditor.idle();
+        await history.flush().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'history: storing the minute in progress failed'));
         if (ownsStore) await store.close();
         logger.info('coordinator stopped');
       })());

@@ -32,9 +32,10 @@ const MAX_FILL_MINUTES = 24 * 60;
 /**
  * Keeps the history as the coordinator sees it live, on its own clock: time in each state
  * as the fleet view shows it, probes in the minute they were received. Finished minutes
- * go to the store on `tick` (every few seconds); the minute in progress stays here and is
- * added to answers by `current`. What happened while the coordinator was not running, or
- * was replayed by an agent later, is not history: it counts as not observed.
+ * go to the store on `tick` (every few seconds); the minute in progress stays here, is
+ * added to answers by `current`, and is stored as it stands by `flush` at shutdown. What
+ * happened while the coordinator was not running, or was replayed by an agent later, is not
+ * history: it counts as not observed.
  */
 export class HistoryRecorder {
   /** host → service → track */
@@ -50,9 +51,28 @@ export class HistoryRecorder {
 
   /** Accounts time up to now, notices agents gone offline, stores finished minutes. */
   async tick(): Promise<void> {
+    await this.store(false);
+  }
+
+  /**
+   * At shutdown: stores the minutes in progress as they stand too. The store adds buckets of
+   * the same minute together, so the next run's part of that minute is added to this one.
+   */
+  async flush(): Promise<void> {
+    await this.store(true);
+  }
+
+  private async store(withCurrent: boolean): Promise<void> {
     const now = this.deps.clock.now();
     for (const host of this.deps.fleet.state.hosts.values()) this.observeHost(host, now);
-    for (const services of this.tracks.values()) for (const t of services.values()) this.advance(t, now);
+    for (const services of this.tracks.values()) {
+      for (const t of services.values()) {
+        this.advance(t, now);
+        if (!withCurrent) continue;
+        this.finished.push(t.bucket);
+        t.bucket = emptyBucket(t.host, t.service, now);
+      }
+    }
     const batch = this.finished;
     this.finished = [];
     await this.deps.store.addBuckets(batch.filter((b) => !isEmpty(b)));
