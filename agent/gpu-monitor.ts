@@ -13,6 +13,7 @@ export class GpuMonitor {
   private timer: TimerHandle | undefined;
   private running = false;
   private latest: GpuReading[] | null = null;
+  private latestAt: number | null = null;
   private available: boolean | null = null;
   private lastProblems = '';
   private readonly reader;
@@ -26,6 +27,11 @@ export class GpuMonitor {
 
   get readings(): GpuReading[] | null {
     return this.latest;
+  }
+
+  /** When the current readings were taken (epoch ms); null without readings. */
+  get readAt(): number | null {
+    return this.latest ? this.latestAt : null;
   }
 
   start(): void {
@@ -67,6 +73,7 @@ export class GpuMonitor {
     }
     this.available = true;
     this.latest = gpus;
+    this.latestAt = this.deps.clock.now();
     const problems = gpus.flatMap((g) => gpuProblems(g, this.cfg));
     const key = problems.map((p) => `${p.uuid}:${p.kind}`).sort().join('|');
     if (key !== this.lastProblems) {

@@ -54,7 +54,11 @@ export async function startAgentProcess(config: AgentConfig, deps: AgentProcessD
         agentVersion: deps.version,
         services: config.services.map((s) => ({ name: s.name, kind: s.kind, url: s.url, ...(s.unit ? { unit: s.unit } : {}) })),
         snapshot: () => agentRef?.snapshot() ?? [],
-        gpus: () => toGpuInfo(agentRef?.gpu?.readings ?? null, config),
+        gpus: () => {
+          const monitor = agentRef?.gpu;
+          const gpus = toGpuInfo(monitor?.readings ?? null, config);
+          return gpus && monitor?.readAt ? { at: monitor.readAt, gpus } : null;
+        },
       },
       onCommand: (cmd) => commands?.handle(cmd),
       onMaintenance: (msg) => pause?.apply(msg),

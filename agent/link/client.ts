@@ -16,7 +16,8 @@ export interface LinkSource {
   agentVersion: string;
   services: HelloService[];
   snapshot(): ServiceSnapshot[];
-  gpus(): GpuInfo[] | null;
+  /** the latest GPU readings and when they were taken (epoch ms); null: no GPU data */
+  gpus(): { at: number; gpus: GpuInfo[] } | null;
 }
 
 export interface LinkOptions {
@@ -25,7 +26,7 @@ export interface LinkOptions {
   logger: Logger;
   events: EventLog;
   source: LinkSource;
-  /** how often routine probe results are sent (latest per service; older ones are summarised) */
+  /** how often routine probe results (and new GPU readings) are sent (latest per service; older ones are summarised) */
   probeFlushMs?: number;
   /** runs a coordinator command (agent/commands/runner.ts); without it every command is refused */
   onCommand?: (cmd: CommandMessage) => void;
@@ -62,6 +63,8 @@ export class CoordinatorLink implements EventSink {
   private reconnectTimer: TimerHandle | undefined;
   private heartbeatTimer: TimerHandle | undefined;
   private probeTimer: TimerHandle | undefined;
+  /** when the GPU readings last sent were taken */
+  private lastGpuAt: number | null = null;
   private flushScheduled = false;
   /** highest seq per boot already written to the current socket */
   private sentUpTo = new Map<string, number>();
@@ -293,8 +296,9 @@ export class CoordinatorLink implements EventSink {
       lastProbe: s.lastProbe,
       restarts: s.restarts,
     }));
-    const gpus = this.opts.source.gpus();
-    this.send({ type: 'snapshot', v: PROTOCOL_VERSION, services, gpu: gpus ? { at: new Date(this.opts.clock.now()).toISOString(), gpus } : null });
+    const reading = this.opts.source.gpus();
+    this.lastGpuAt = reading?.at ?? null;
+    this.send({ type: 'snapshot', v: PROTOCOL_VERSION, services, gpu: reading ? { at: new Date(reading.at).toISOString(), gpus: reading.gpus } : null });
   }
 
   private scheduleFlush(): void {
@@ -349,8 +353,21 @@ export class CoordinatorLink implements EventSink {
     if (this.stopped) return;
     this.probeTimer = this.opts.clock.setTimeout(() => {
       this.sendProbes();
+      this.sendGpus();
       this.scheduleProbes();
     }, this.opts.probeFlushMs ?? 1000);
+  }
+
+  /**
+   * GPU readings newer than the last sent (the snapshot's or a `gpu` message's), so the
+   * coordinator's figures follow the GPU monitor's interval. Under back-pressure they wait
+   * for the next flush: only the latest reading matters.
+   */
+  private sendGpus(): void {
+    const reading = this.opts.source.gpus();
+    if (!reading || reading.at === this.lastGpuAt) return;
+    if (!this.ready || !this.ws || this.ws.bufferedAmount > PRESSURE_BYTES) return;
+    if (this.send({ type: 'gpu', v: PROTOCOL_VERSION, at: new Date(reading.at).toISOString(), gpus: reading.gpus })) this.lastGpuAt = reading.at;
   }
 
   /** Latest probe per service since the last send; under back-pressure they are counted, not queued. */
