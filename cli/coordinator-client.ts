@@ -1,4 +1,5 @@
 import { usageError } from './args.js';
+import { presentClientCertificate } from './client-certificate.js';
 import { unreachableReason } from './unreachable.js';
 
 /**
@@ -21,7 +22,10 @@ export interface Failure {
   message: string;
 }
 
-/** The client from `--url` / `--token` (or LLM_HEALTH_TOKEN); a usage error for a URL that is not http(s). */
+/**
+ * The client from `--url` / `--token` (or LLM_HEALTH_TOKEN), presenting the client certificate
+ * from the environment when one is set; a usage error for a URL that is not http(s).
+ */
 export function coordinatorClient(command: string, url: string, token: string | undefined, env: NodeJS.ProcessEnv, defaultUrl: string): CoordinatorClient {
   try {
     const u = new URL(url);
@@ -29,6 +33,7 @@ export function coordinatorClient(command: string, url: string, token: string | 
   } catch {
     throw usageError(`${command}: --url expects an http:// or https:// URL like ${defaultUrl}, got ${JSON.stringify(url)}`);
   }
+  presentClientCertificate(command, env);
   return { base: url, token: token || env.LLM_HEALTH_TOKEN || undefined };
 }
 

@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import { FEED_BEARER_PREFIX, FEED_SUBPROTOCOL, FEED_WS_PATH } from '../shared/feed/messages.js';
 import { FeedModel } from '../shared/feed/model.js';
 import { parseFeedMessage } from '../shared/feed/parse.js';
+import type { ClientCertificate } from './client-certificate.js';
 
 /** Reconnect backoff: doubles from the first to the last, reset by a snapshot. */
 const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000] as const;
@@ -15,6 +16,8 @@ export interface WatchOptions {
   out: NodeJS.WritableStream & { isTTY?: boolean };
   signal: AbortSignal;
   now?: () => number;
+  /** presented to a coordinator with tls.clientCerts */
+  clientCertificate?: ClientCertificate;
 }
 
 /**
@@ -72,7 +75,7 @@ function followOnce(o: WatchOptions, frames: Frames, onSnapshot: () => void): Pr
   url.protocol = o.base.protocol === 'https:' ? 'wss:' : 'ws:';
   const protocols = [FEED_SUBPROTOCOL, ...(o.token ? [`${FEED_BEARER_PREFIX}${o.token}`] : [])];
   return new Promise((resolve) => {
-    const ws = new WebSocket(url, protocols, { handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
+    const ws = new WebSocket(url, protocols, { handshakeTimeout: HANDSHAKE_TIMEOUT_MS, ...o.clientCertificate });
     const model = new FeedModel();
     let why = `the feed at ${o.base.origin} closed`;
     const onAbort = () => ws.close(1000);

@@ -2,6 +2,7 @@ import { formatDuration } from '../shared/duration.js';
 import { parseCommandArgs, usageError } from './args.js';
 import { unreachableReason } from './unreachable.js';
 import { watchFeed } from './status-watch.js';
+import { presentClientCertificate } from './client-certificate.js';
 
 const HELP = `usage: llm-health status [--url URL] [--token T] [--json] [--watch]
 
@@ -13,6 +14,8 @@ Prints the fleet table from a coordinator's GET /api/v1/fleet.
   --watch      follow the coordinator's live feed and redraw whenever the fleet changes;
                when stdout is not a terminal, frames are appended under a timestamped
                rule instead (Ctrl-C stops)
+A coordinator with tls.clientCerts gets the client certificate named by
+$LLM_HEALTH_CLIENT_CERT and $LLM_HEALTH_CLIENT_KEY.
 Exit 0 when the fleet could be read (whatever its health), 1 when it could not.`;
 
 export const DEFAULT_URL = 'http://127.0.0.1:7700';
@@ -52,6 +55,7 @@ export async function statusMain(argv: string[]): Promise<number> {
     throw usageError(`status: --url expects an http:// or https:// URL like ${DEFAULT_URL}, got ${JSON.stringify(base)}`);
   }
   const token = values.token ?? process.env.LLM_HEALTH_TOKEN;
+  const clientCertificate = presentClientCertificate('status', process.env);
   const render = (f: Extract<Fetched, { ok: true }>) => (values.json ? `${f.text.trimEnd()}\n` : formatFleetTable(f.body, Date.now()));
 
   if (!values.watch) {
@@ -71,6 +75,7 @@ export async function statusMain(argv: string[]): Promise<number> {
     await watchFeed({
       base: endpoint,
       token,
+      ...(clientCertificate ? { clientCertificate } : {}),
       render: (fleet) => (values.json ? `${JSON.stringify(fleet)}\n` : formatFleetTable(fleet, Date.now())),
       out: process.stdout,
       signal: stop.signal,

@@ -6,7 +6,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, spawnCoordinator } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI, runCli, spawnCoordinator } from '../helpers/cli.js';
 import { eventually } from '../coordinator/helpers.js';
 import { fingerprint, makeTlsFixtures, servedFingerprint, type TlsFixtures } from '../helpers/tls.js';
 
@@ -54,3 +55,50 @@ test('llm-health coordinator: an unreadable tls.key exits 2 naming file, key and
   assert.equal(ran.code, 2);
   assert.ok(ran.stderr.includes(`${file}: tls.key: cannot read "gone.key"`), ran.stderr);
 });
+
+test('tls.clientCerts required: commands present the client certificate from LLM_HEALTH_CLIENT_CERT/KEY', async () => {
+  const file = join(pki.dir, 'mtls.yaml');
+  writeFileSync(file, `listen: 127.0.0.1:0\ndataDir: ./data-mtls\nauth: { agentTokens: [t0123456789], adminTokens: [admin-0123456789] }\ntls: { cert: server.crt, key: server.key, ca: ca.crt, clientCerts: required }\n`);
+  const c = await spawnCoordinator(file);
+  try {
+    const trustCa = { NODE_EXTRA_CA_CERTS: pki.caCert };
+    const withCert = { ...trustCa, LLM_HEALTH_CLIENT_CERT: pki.clientCert, LLM_HEALTH_CLIENT_KEY: pki.clientKey };
+    const refused = await runCli(['status', '--url', c.url], trustCa);
+    assert.equal(refused.code, 1, 'no certificate: the handshake is refused');
+    assert.match(refused.stderr, /cannot reach the coordinator/);
+
+    const status = await runCli(['status', '--url', c.url], withCert);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /no agents have connected/);
+    assert.match(await firstWatchFrame(c.url, withCert), /"hosts":\[\]/, 'the feed (a WebSocket) presents it too');
+    const jobs = await runCli(['restarts', 'list', '--url', c.url, '--token', 'admin-0123456789'], withCert);
+    assert.equal(jobs.code, 0, jobs.stderr);
+
+    const half = await runCli(['status', '--url', c.url], { ...trustCa, LLM_HEALTH_CLIENT_CERT: pki.clientCert });
+    assert.equal(half.code, 2);
+    assert.match(half.stderr, /set both LLM_HEALTH_CLIENT_CERT and LLM_HEALTH_CLIENT_KEY/);
+  } finally {
+    c.child.kill('SIGKILL');
+  }
+});
+
+/** The first frame `status --watch --json` prints (then SIGINT), or what it printed within 10 s. */
+async function firstWatchFrame(url: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const child = spawn(process.execPath, [CLI, 'status', '--watch', '--json', '--url', url], { env: { ...process.env, LLM_HEALTH_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 10_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  child.kill('SIGINT');
+  await exited;
+  return out;
+}
