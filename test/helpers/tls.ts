@@ -23,6 +23,9 @@ export interface TlsFixtures {
   renewedKey: string;
   clientCert: string;
   clientKey: string;
+  /** signed by the same CA for another host only (coordinator.example): a hostname mismatch on 127.0.0.1 */
+  otherHostCert: string;
+  otherHostKey: string;
   /** a self-signed client certificate the CA never signed */
   strangerCert: string;
   strangerKey: string;
@@ -46,6 +49,7 @@ export function makeTlsFixtures(): TlsFixtures {
   const server = 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n';
   issue(dir, 'server', 'localhost', server);
   issue(dir, 'renewed', 'localhost', server);
+  issue(dir, 'other-host', 'coordinator.example', 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:coordinator.example\n');
   issue(dir, 'client', 'test-agent', 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n');
   openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'stranger.key', '-out', 'stranger.crt', '-days', '2', '-subj', '/CN=stranger'], dir);
   const at = (f: string) => join(dir, f);
@@ -56,6 +60,8 @@ export function makeTlsFixtures(): TlsFixtures {
     serverKey: at('server.key'),
     renewedCert: at('renewed.crt'),
     renewedKey: at('renewed.key'),
+    otherHostCert: at('other-host.crt'),
+    otherHostKey: at('other-host.key'),
     clientCert: at('client.crt'),
     clientKey: at('client.key'),
     strangerCert: at('stranger.crt'),

@@ -113,6 +113,24 @@ test('without the CA the agent refuses the coordinator, logs why, keeps retrying
   }
 });
 
+test('a certificate for another host: the agent names the hostname mismatch and sends nothing', async () => {
+  const t = await startTestCoordinator(`tls: { cert: ${pki.otherHostCert}, key: ${pki.otherHostKey} }`);
+  const a = startLink('tls-mismatch', `url: '${wsUrl(t.coord)}', ca: ${pki.caCert}`);
+  try {
+    a.events.emit({ type: 'state_changed', service: 'llama', from: 'healthy', to: 'down', reason: 'connection refused' });
+    await eventually(() => a.logs().includes('cannot connect to coordinator'), 10_000, 'TLS failure logged');
+    const line = JSON.parse(a.logs().split('\n').find((l) => l.includes('cannot connect to coordinator'))!) as { level: number; code: string; msg: string };
+    assert.equal(line.level, 50);
+    assert.equal(line.code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+    assert.match(line.msg, /hostname mismatch: the server certificate does not name this host .*127\.0\.0\.1/);
+    assert.equal(a.link.connected, false);
+    assert.equal(await t.coord.store.events.lastSeq('tls-mismatch', a.events.bootId), null, 'nothing stored');
+  } finally {
+    await a.stop();
+    await t.close();
+  }
+});
+
 test('a coordinator requiring client certificates refuses an agent without one and accepts one with it', async () => {
   const t = await startTestCoordinator(serverTls('required'));
   const without = startLink('tls-no-client-cert', `url: '${wsUrl(t.coord)}', ca: ${pki.caCert}`);
