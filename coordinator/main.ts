@@ -174,6 +174,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     registerMetricsRoute(router, metricsRegistry);
     const history = new HistoryRecorder({ fleet, clock, store: store.history, agentLostAfter: config.fleet.agentLostAfter, logger });
     stops.push(() => history.stop());
+    await history.resume();
     registerHistoryRoutes(router, { fleet, store: store.history, recorder: history, clock, retention: config.history.retention });
 
     // Alerts: rules over fleet state → silences/inhibition/grouping/dedup → durable outbox →

@@ -4,14 +4,14 @@ import type { ServiceState } from '../../shared/protocol/constants.js';
 import type { FleetTracker } from '../fleet/tracker.js';
 import type { FleetInput, HostEntry } from '../fleet/types.js';
 import { isOffline } from '../fleet/view.js';
-import { BUCKET_MS, type HistoryBucket, type HistoryStore } from '../store/history-store.js';
+import { BUCKET_MS, type HistoryBucket, type HistoryIncident, type HistoryStore } from '../store/history-store.js';
 import { addProbe, addStateTime, emptyBucket, isEmpty } from './bucket.js';
 import { observeIncident, type IncidentTrack } from './incidents.js';
 
 export interface HistoryRecorderDeps {
   fleet: Pick<FleetTracker, 'state' | 'subscribe'>;
   clock: Clock;
-  store: Pick<HistoryStore, 'addBuckets' | 'putIncident'>;
+  store: Pick<HistoryStore, 'addBuckets' | 'putIncident' | 'openIncidents'>;
   agentLostAfter: number;
   logger: Pick<Logger, 'error'>;
 }
@@ -41,12 +41,33 @@ export class HistoryRecorder {
   /** host → service → track */
   private readonly tracks = new Map<string, Map<string, Track>>();
   private finished: HistoryBucket[] = [];
+  /** incidents an earlier run left open, by host and service, until their service is observed */
+  private readonly resumable = new Map<string, Map<string, HistoryIncident>>();
   private readonly unsubscribe: () => void;
 
   constructor(private readonly deps: HistoryRecorderDeps) {
     const now = deps.clock.now();
     for (const host of deps.fleet.state.hosts.values()) this.observeHost(host, now);
     this.unsubscribe = deps.fleet.subscribe((input, _fleet, host) => this.onInput(input, host));
+  }
+
+  /**
+   * At start: takes over the incidents an earlier run left open, so each still ends (when its
+   * service is next seen up, the first moment this run knows of) instead of staying open for
+   * ever beside a new one.
+   */
+  async resume(): Promise<void> {
+    for (const incident of await this.deps.store.openIncidents()) {
+      const t = this.tracks.get(incident.host)?.get(incident.service);
+      if (t) {
+        const restarts = this.deps.fleet.state.hosts.get(incident.host)?.services.find((s) => s.name === incident.service)?.restarts.count ?? 0;
+        if (!t.open) carryOver(t, incident, restarts);
+        continue;
+      }
+      let services = this.resumable.get(incident.host);
+      if (!services) this.resumable.set(incident.host, (services = new Map()));
+      services.set(incident.service, incident);
+    }
   }
 
   /** Accounts time up to now, notices agents gone offline, stores finished minutes. */
@@ -110,6 +131,11 @@ export class HistoryRecorder {
       if (!t) {
         t = { host: host.id, service: s.name, state, since: now, bucket: emptyBucket(host.id, s.name, now), lastObserved: null, open: null };
         tracks.set(s.name, t);
+        const carried = this.resumable.get(host.id)?.get(s.name);
+        if (carried) {
+          this.resumable.get(host.id)!.delete(s.name);
+          carryOver(t, carried, s.restarts.count);
+        }
       } else if (t.state !== state) {
         // an agent went offline when its silence passed agentLostAfter, not when a tick noticed
         const switchAt = offline && host.lastSeen !== null ? Math.min(now, host.lastSeen + this.deps.agentLostAfter) : now;
@@ -150,4 +176,10 @@ export class HistoryRecorder {
       }
     }
   }
+}
+
+/** An open incident from an earlier run continues on this track; restarts keep adding to it. */
+function carryOver(t: Track, incident: HistoryIncident, restartCount: number): void {
+  t.open = { ...incident, restartsAtStart: restartCount - incident.restarts };
+  t.lastObserved = incident.worst;
 }

@@ -47,6 +47,8 @@ export interface HistoryStore {
   putIncident(incident: HistoryIncident): Promise<void>;
   /** Incidents still open or ended at or after `from`, oldest first. */
   listIncidents(host: string, service: string, from: number): Promise<HistoryIncident[]>;
+  /** Every incident still open, of every service: what a starting coordinator resumes. */
+  openIncidents(): Promise<HistoryIncident[]>;
   /** Retention: deletes buckets of minutes before `before` and incidents ended before it; returns how many buckets went. */
   prune(before: number): Promise<number>;
 }

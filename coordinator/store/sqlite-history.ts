@@ -21,6 +21,7 @@ export class SqliteHistoryTables implements HistoryStore {
   private readonly selectBuckets: Database.Statement;
   private readonly upsertIncident: Database.Statement;
   private readonly selectIncidents: Database.Statement;
+  private readonly selectOpenIncidents: Database.Statement;
   private readonly pruneBuckets: Database.Statement;
   private readonly pruneIncidents: Database.Statement;
   private readonly addAll: (buckets: readonly HistoryBucket[]) => void;
@@ -41,6 +42,10 @@ export class SqliteHistoryTables implements HistoryStore {
        ON CONFLICT (series, started_at) DO UPDATE SET ended_at = excluded.ended_at, worst = excluded.worst, restarts = excluded.restarts`,
     );
     this.selectIncidents = db.prepare('SELECT started_at, ended_at, worst, restarts FROM history_incidents WHERE series = ? AND (ended_at IS NULL OR ended_at >= ?) ORDER BY started_at');
+    this.selectOpenIncidents = db.prepare(
+      `SELECT s.host, s.service, i.started_at, i.worst, i.restarts FROM history_incidents i JOIN history_series s ON s.id = i.series
+       WHERE i.ended_at IS NULL ORDER BY i.started_at`,
+    );
     // WITHOUT ROWID: chunks are picked by primary key
     this.pruneBuckets = db.prepare('DELETE FROM history_buckets WHERE (series, minute) IN (SELECT series, minute FROM history_buckets WHERE minute < ? LIMIT ?)');
     this.pruneIncidents = db.prepare('DELETE FROM history_incidents WHERE ended_at IS NOT NULL AND ended_at < ?');
@@ -69,6 +74,11 @@ export class SqliteHistoryTables implements HistoryStore {
     if (series === undefined) return [];
     const rows = this.selectIncidents.all(series, from) as { started_at: number; ended_at: number | null; worst: ServiceState; restarts: number }[];
     return rows.map((r) => ({ host, service, startedAt: r.started_at, endedAt: r.ended_at, worst: r.worst, restarts: r.restarts }));
+  }
+
+  async openIncidents(): Promise<HistoryIncident[]> {
+    const rows = this.selectOpenIncidents.all() as { host: string; service: string; started_at: number; worst: ServiceState; restarts: number }[];
+    return rows.map((r) => ({ host: r.host, service: r.service, startedAt: r.started_at, endedAt: null, worst: r.worst, restarts: r.restarts }));
   }
 
   async prune(before: number): Promise<number> {

@@ -47,6 +47,14 @@ export function describeHistoryStoreConformance(name: string, open: OpenStore<Hi
           [T0 + 3_600_000, null, 'down', 2],
         ]);
         assert.deepEqual((await store.listIncidents('gpu-a', 'llama', T0 + 600_001)).map((i) => i.startedAt), [T0 + 3_600_000]);
+        assert.deepEqual(
+          (await store.openIncidents()).map((i) => [i.host, i.service, i.startedAt, i.endedAt, i.worst, i.restarts]),
+          [
+            ['gpu-a', 'qwen', T0, null, 'down', 0],
+            ['gpu-a', 'llama', T0 + 3_600_000, null, 'down', 2],
+          ],
+          'every open incident, oldest first',
+        );
       }));
 
     test('prune removes buckets before the cutoff and ended incidents; never an open one', () =>
