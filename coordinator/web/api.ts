@@ -100,6 +100,8 @@ export interface RestartTarget {
 export interface RestartJob {
   id: string;
   state: 'pending' | 'running' | 'succeeded' | 'failed' | 'aborted';
+  /** an abort was asked for (DELETE): the job ends as `aborted` once its running targets finish */
+  abortRequested?: boolean;
   reason: string;
   createdBy: string;
   counts: Record<string, number>;

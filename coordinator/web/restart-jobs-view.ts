@@ -1,5 +1,6 @@
 import { requestJson, type RestartJob } from './api.js';
 import { h } from './dom.js';
+import { forgetRefusedToken, tokenFor } from './token.js';
 
 /** How often a running job is asked for its progress. */
 export const JOB_POLL_MS = 1000;
@@ -14,13 +15,23 @@ const TARGET_WORDS: Record<string, string> = {
   skipped: '– skipped',
 };
 
+interface FollowedJob {
+  /** replaced at every poll */
+  progress: HTMLElement;
+  abort: HTMLButtonElement;
+  /** what the abort said (requested, refused) */
+  abortNote: HTMLElement;
+}
+
 /**
  * The restart jobs this page started, each followed (`GET /api/v1/restarts/:id` every second)
- * until it ends: its state, counts and every target's state. A failed request is retried at
- * the next turn; the job itself ends by its `healthTimeout`, so the following does too.
+ * until it ends: its state, counts and every target's state, with an Abort button while it
+ * runs (`DELETE /api/v1/restarts/:id`, admin token: targets not started yet are skipped, a
+ * restart in progress finishes). A failed request is retried at the next turn; the job itself
+ * ends by its `healthTimeout`, so the following does too.
  */
 export class RestartJobsView {
-  private readonly jobs = new Map<string, HTMLElement>();
+  private readonly jobs = new Map<string, FollowedJob>();
 
   constructor(
     private readonly root: HTMLElement,
@@ -28,8 +39,12 @@ export class RestartJobsView {
   ) {}
 
   follow(id: string, label: string): void {
-    const el = h('article', { class: 'job', 'data-job': id, 'aria-label': `restart of ${label}` }, h('h3', {}, `Restart of ${label}`), h('p', {}, 'starting…'));
-    this.jobs.set(id, el);
+    const progress = h('div', {}, h('h3', {}, `Restart of ${label}`), h('p', {}, 'starting…'));
+    const abort = h('button', { type: 'button', 'aria-label': `Abort restart of ${label}` }, 'Abort');
+    const abortNote = h('span', { class: 'job-abort-note', role: 'status' });
+    abort.addEventListener('click', () => void this.abort(id, label));
+    const el = h('article', { class: 'job', 'data-job': id, 'aria-label': `restart of ${label}` }, progress, h('p', { class: 'job-actions' }, abort, ' ', abortNote));
+    this.jobs.set(id, { progress, abort, abortNote });
     this.root.prepend(el);
     this.root.closest('section')?.removeAttribute('hidden');
     this.announce(`Restart of ${label} started`);
@@ -37,21 +52,47 @@ export class RestartJobsView {
   }
 
   private async poll(id: string, label: string): Promise<void> {
-    const el = this.jobs.get(id);
-    if (!el) return;
+    const followed = this.jobs.get(id);
+    if (!followed) return;
+    const { progress } = followed;
+    const el = progress.parentElement!;
     try {
       const job = await requestJson<RestartJob>(`/api/v1/restarts/${encodeURIComponent(id)}`);
-      el.replaceChildren(...renderJob(job, label));
+      progress.replaceChildren(...renderJob(job, label));
       el.dataset.state = job.state;
+      if (job.abortRequested) this.abortShown(followed);
       if (ENDED.has(job.state)) {
+        followed.abort.hidden = true;
         this.announce(`Restart of ${label} ${job.state}: ${countsText(job)}`);
         return;
       }
     } catch (err) {
-      el.querySelector('.job-error')?.remove();
-      el.append(h('p', { class: 'job-error error' }, `progress unknown: ${(err as Error).message}; asking again`));
+      progress.querySelector('.job-error')?.remove();
+      progress.append(h('p', { class: 'job-error error' }, `progress unknown: ${(err as Error).message}; asking again`));
     }
     setTimeout(() => void this.poll(id, label), JOB_POLL_MS);
+  }
+
+  private async abort(id: string, label: string): Promise<void> {
+    const followed = this.jobs.get(id);
+    if (!followed) return;
+    const token = tokenFor('Aborting a restart', this.announce);
+    if (!token) return;
+    followed.abort.disabled = true;
+    try {
+      await requestJson<RestartJob>(`/api/v1/restarts/${encodeURIComponent(id)}`, { method: 'DELETE', token });
+      this.abortShown(followed);
+      this.announce(`Abort of the restart of ${label} requested: services not restarted yet are skipped`);
+    } catch (err) {
+      forgetRefusedToken(err);
+      followed.abort.disabled = false;
+      followed.abortNote.textContent = `abort refused: ${(err as Error).message}`;
+    }
+  }
+
+  private abortShown(followed: FollowedJob): void {
+    followed.abort.disabled = true;
+    followed.abortNote.textContent = 'abort requested: a restart in progress finishes, the rest are skipped';
   }
 }
 

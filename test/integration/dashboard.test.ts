@@ -336,6 +336,47 @@ services:
     await shoot(page, 'incident');
   });
 
+  test('a restart aborted from the page: the service in progress finishes, the other is skipped, the abort is audited', async () => {
+    const dialog = page.locator('#restart-dialog');
+    await page.getByRole('button', { name: 'Select shown services' }).click();
+    await page.getByRole('button', { name: 'Restart selected…' }).click();
+    await dialog.getByLabel('Reason (optional)').fill('abort test');
+    // the agent holds its first command while stopped, so the job is still running when Abort is pressed
+    const agentPid = agent.child.pid!;
+    process.kill(agentPid, 'SIGSTOP');
+    let job: { id: string; state: string; abortRequested: boolean; targets: { service: string; state: string }[] } | undefined;
+    try {
+      await dialog.getByRole('button', { name: 'Restart 2 services' }).click();
+      await page.getByRole('button', { name: 'Clear selection' }).click();
+      await waitFor(async () => {
+        const { jobs } = await api<{ jobs: NonNullable<typeof job>[] }>('/api/v1/restarts');
+        job = jobs.find((j) => (j as unknown as { reason: string }).reason === 'abort test');
+        return job !== undefined;
+      }, 5000, 'the job in GET /api/v1/restarts');
+      const shown = page.locator(`#jobs [data-job="${job!.id}"]`);
+      await shown.getByRole('button', { name: /^Abort restart of / }).click();
+      await shown.getByText('abort requested').waitFor({ timeout: 5000 });
+      job = await api(`/api/v1/restarts/${job!.id}`);
+      assert.equal(job!.abortRequested, true);
+    } finally {
+      process.kill(agentPid, 'SIGCONT');
+    }
+    const shown = page.locator(`#jobs [data-job="${job!.id}"]`);
+    await shown.and(page.locator('[data-state="aborted"]')).waitFor({ timeout: 30_000 });
+    const text = (await shown.textContent())!;
+    assert.match(text, /aborted[\s\S]*1 healthy[\s\S]*1 skipped/, text);
+    assert.match(text, /– skipped — \S+ on gpu-dash/);
+    assert.equal(await shown.getByRole('button', { name: /^Abort restart of / }).isVisible(), false, 'no Abort once the job ended');
+    const { entries } = await api<{ entries: { action: string; target: string; status: number | null }[] }>('/api/v1/audit?action=restart.*', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    assert.ok(entries.some((e) => e.action === 'restart.abort' && e.target === job!.id && e.status === 200), `restart.abort of ${job!.id} in the audit log`);
+    await shoot(page, 'restart-aborted');
+    // both services answer again before the next test
+    await waitFor(async () => {
+      const { hosts } = await api<{ hosts: { id: string; services: { state: string }[] }[] }>('/api/v1/fleet');
+      return hosts.find((x) => x.id === HOST)?.services.every((s) => s.state === 'healthy') === true;
+    }, 20_000, 'both services healthy again');
+  });
+
   test('a killed agent: the host shows the offline banner', async () => {
     await agent.stop('SIGKILL');
     const banner = page.locator(`[data-host="${HOST}"] .banner.offline`);
