@@ -1,6 +1,7 @@
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import type { AuditRecord, AuditStore } from '../store/audit-store.js';
+import { UnauthenticatedLimit } from './unauthenticated-limit.js';
 
 /** The actor of the coordinator's own steps (restart job progress, maintenance ending). */
 export const SYSTEM_ACTOR = 'system';
@@ -24,8 +25,11 @@ export const BEGIN_HOLD_MS = 60_000;
  */
 export class Auditor {
   private chain: Promise<void> = Promise.resolve();
+  private readonly unauthenticated: UnauthenticatedLimit;
 
-  constructor(private readonly deps: { store: Pick<AuditStore, 'appendAudit'>; clock: Clock; logger: Logger }) {}
+  constructor(private readonly deps: { store: Pick<AuditStore, 'appendAudit'>; clock: Clock; logger: Logger; unauthenticated?: UnauthenticatedLimit }) {
+    this.unauthenticated = deps.unauthenticated ?? new UnauthenticatedLimit();
+  }
 
   record(input: AuditInput): void {
     const row = this.row(input, this.deps.clock.now());
@@ -50,11 +54,24 @@ export class Auditor {
     });
     return (input) => {
       this.deps.clock.clearTimeout(hold);
-      row = this.row(input, at);
+      const admitted = this.admit(input, at);
+      row = admitted && this.row(admitted, at);
       release();
       // finished after its place was given up: written wherever it now lands
       this.chain = this.chain.then(() => (row && !written.has(row) ? this.write(row) : undefined));
     };
+  }
+
+  /** The row to write for a finished call, or undefined when a 401 flood from its address is only counted. */
+  private admit(input: AuditInput, at: number): AuditInput | undefined {
+    if (input.outcome !== 'refused' || input.status !== 401) return input;
+    const remote = input.remote ?? 'unknown';
+    const admission = this.unauthenticated.admit(remote, at);
+    if (!admission.record) {
+      if (admission.firstUnrecorded) this.deps.logger.warn({ remote, action: input.action }, 'audit: more calls without a valid token from this address than are recorded one by one; counting them until its next recorded row');
+      return undefined;
+    }
+    return admission.unrecordedBefore > 0 ? { ...input, detail: { ...input.detail, unrecordedBefore: admission.unrecordedBefore } } : input;
   }
 
   private row(input: AuditInput, at: number): AuditRecord {
