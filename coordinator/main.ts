@@ -37,7 +37,7 @@ import { registerRestartRoutes } from './http/restarts-api.js';
 import { RestartScheduler } from './jobs/scheduler.js';
 import { Registry } from 'prom-client';
 import { registerMetricsRoute } from './http/metrics-api.js';
-import { Auditor } from './audit/auditor.js';
+import { Auditor, SYSTEM_ACTOR } from './audit/auditor.js';
 import { jobStateAudit, jobStepAudit } from './audit/job-steps.js';
 import { registerAuditRoutes } from './http/audit-api.js';
 import { registerMaintenanceRoutes } from './http/maintenance-api.js';
@@ -95,6 +95,8 @@ const MAX_SWEEP_INTERVAL_MS = 5000;
 const FEED_TICK_MS = 1000;
 /** How often finished history minutes are written (and offline agents' time is accounted). */
 const HISTORY_TICK_MS = 5000;
+/** How often ended maintenance windows are forgotten and audited (`maintenance.ended`). */
+const MAINTENANCE_EXPIRY_MS = 1000;
 
 export async function startCoordinator(config: CoordinatorConfig, deps: CoordinatorDeps = {}): Promise<RunningCoordinator> {
   const logger = deps.logger ?? createLogger({ name: 'coordinator', level: config.log.level, file: config.log.file });
@@ -265,6 +267,13 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     if (config.watchdog) stops.push(startDeadMansSwitch(config.watchdog, { clock, logger, check: liveness }));
 
     stops.push(every(clock, FEED_TICK_MS, 'feed tick', logger, () => feed.tick()));
+    stops.push(
+      every(clock, MAINTENANCE_EXPIRY_MS, 'maintenance expiry', logger, async () => {
+        for (const m of await maintenance.expire()) {
+          auditor.record({ actor: SYSTEM_ACTOR, remote: null, action: 'maintenance.ended', target: m.host, detail: { until: new Date(m.until).toISOString(), comment: m.comment, by: m.by }, outcome: 'ok', status: null });
+        }
+      }),
+    );
     stops.push(every(clock, HISTORY_TICK_MS, 'history', logger, () => history.tick()));
     stops.push(every(clock, config.fleet.heartbeatInterval, 'feed heartbeat', logger, () => feed.heartbeat()));
     stops.push(every(clock, Math.max(1, Math.floor(config.fleet.heartbeatInterval / HEARTBEAT_SLICES)), 'agent heartbeat', logger, () => agentHub.tick()));

@@ -11,8 +11,8 @@ export interface MaintenanceView {
 /**
  * Hosts in maintenance, held in memory over the MaintenanceStore: stored first, then
  * applied, so a restarted coordinator has every window back. A window is active while
- * `until` is in the future; nothing needs to happen at `until` on this side (the alert
- * pipeline and the fleet view ask with the current time; the agent ends it on its own).
+ * `until` is in the future (the alert pipeline and the fleet view ask with the current
+ * time; the agent ends it on its own); `expire` then forgets it and says so once.
  */
 export class MaintenanceBook {
   private readonly byHost = new Map<string, HostMaintenance>();
@@ -38,6 +38,21 @@ export class MaintenanceBook {
     await this.deps.store.putMaintenance(m);
     this.byHost.set(m.host, m);
     this.deps.onChange?.(m.host);
+  }
+
+  /**
+   * Windows whose `until` has passed, forgotten here and in the store; each is returned once
+   * (for the audit log). Called every few seconds: a window that ended while the coordinator
+   * was stopped is returned by the first call after the start.
+   */
+  async expire(): Promise<HostMaintenance[]> {
+    const now = this.deps.clock.now();
+    const ended = [...this.byHost.values()].filter((m) => m.until <= now);
+    for (const m of ended) {
+      this.byHost.delete(m.host);
+      await this.deps.store.deleteMaintenance(m.host);
+    }
+    return ended;
   }
 
   /** Ends the host's window now; false when it had none active. */

@@ -79,3 +79,38 @@ test('maintenance API: admin only, validation, fleet view, the agent told, resta
     await t.close();
   }
 });
+
+test('the book: expire() forgets each ended window once, here and in the store; an active one stays', async () => {
+  const store = SqliteStore.open(':memory:');
+  const clock = new FakeClock();
+  const book = new MaintenanceBook({ store: store.maintenance, clock });
+  await book.start({ host: 'gpu-a', since: clock.now(), until: clock.now() + 1000, comment: 'driver', by: 'ops' });
+  await book.start({ host: 'gpu-b', since: clock.now(), until: clock.now() + 60_000, comment: 'disk', by: 'ops' });
+  assert.deepEqual(await book.expire(), []);
+  clock.set(clock.now() + 1000);
+  assert.deepEqual((await book.expire()).map((m) => m.host), ['gpu-a']);
+  assert.deepEqual(await book.expire(), [], 'returned once');
+  assert.deepEqual((await store.maintenance.listMaintenance()).map((m) => m.host), ['gpu-b'], 'gone from the store too');
+  assert.ok(book.active('gpu-b'));
+  await store.close();
+});
+
+test('a window ending by itself at `until` is in the audit log as maintenance.ended by system', async () => {
+  const t = await startTestCoordinator();
+  const { agent } = await TestAgent.hello(wsUrl(t.coord), 'gpu-a');
+  try {
+    const url = `${t.coord.url}/api/v1/hosts/gpu-a/maintenance`;
+    assert.equal((await call('POST', url, { for: '1s', comment: 'reboot' }, ADMIN_TOKEN)).status, 200);
+    let ended: { actor: string; target: string; outcome: string; detail: { comment: string; by: string; until: string } } | undefined;
+    for (let i = 0; i < 100 && !ended; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const { body } = await getJson(`${t.coord.url}/api/v1/audit?action=maintenance.ended`, ADMIN_TOKEN);
+      ended = body.entries[0];
+    }
+    assert.ok(ended, 'maintenance.ended recorded within 10 s');
+    assert.deepEqual([ended.actor, ended.target, ended.outcome, ended.detail.comment, ended.detail.by], ['system', 'gpu-a', 'ok', 'reboot', 'auth.adminTokens[0]']);
+  } finally {
+    await agent.closeAndWait();
+    await t.close();
+  }
+});
