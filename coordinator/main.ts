@@ -8,7 +8,6 @@ import { AGENT_WS_PATH } from '../shared/protocol/constants.js';
 import { AgentTokens } from './agent-tokens.js';
 import { registerHostRoutes } from './http/hosts-api.js';
 import { registerLoginRoutes } from './http/login.js';
-import { LoginLimiter } from './http/login-limit.js';
 import { SessionStore } from './http/sessions.js';
 import { TokenSet } from './auth.js';
 import { fleetFromAgents } from './fleet/reduce.js';
@@ -159,7 +158,7 @@ export async function startCoordinator(config: CoordinatorConfig, deps: Coordina
     const auditor = new Auditor({ store: store.audit, clock, logger });
     const router = new Router({ viewerTokens, adminTokens, ...(sessions ? { sessions } : {}), audit: auditor }, logger);
     registerAuditRoutes(router, { store: store.audit });
-    if (sessions) registerLoginRoutes(router, { sessions, viewerTokens, adminTokens, limiter: new LoginLimiter(() => clock.now()), logger });
+    if (sessions) registerLoginRoutes(router, { sessions, viewerTokens, adminTokens, logger });
     let accepting = false;
     registerApiRoutes(router, {
       fleet,
