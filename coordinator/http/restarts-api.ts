@@ -1,4 +1,3 @@
-import { nanoid } from 'nanoid';
 import type { Clock } from '../../shared/clock.js';
 import type { FleetState } from '../fleet/types.js';
 import { JobRequestError, parseJobRequest, resolveTargets, type JobRequest, type PlannedTarget } from '../jobs/request.js';
@@ -8,6 +7,7 @@ import { jobView } from '../jobs/view.js';
 import type { JobStore } from '../store/job-store.js';
 import { badRequest, HttpError, sendJson } from './respond.js';
 import type { RouteContext, Router } from './router.js';
+import { newOperatorId } from '../ids.js';
 import { readJsonBody } from './silences-api.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -33,7 +33,7 @@ export interface RestartsApiDeps {
  * ones in flight finish.
  */
 export function registerRestartRoutes(router: Router, deps: RestartsApiDeps): void {
-  const newId = deps.newId ?? (() => nanoid());
+  const newId = deps.newId ?? newOperatorId;
   router
     .add('POST', '/api/v1/restarts', 'admin', async (ctx) => {
       const request = parseRequest(await readJsonBody(ctx.req, MAX_BODY_BYTES));

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import { nanoid } from 'nanoid';
 import type { Clock } from '../../shared/clock.js';
 import { formatDuration, parseDuration } from '../../shared/duration.js';
 import type { Logger } from '../../shared/logger.js';
@@ -11,6 +10,7 @@ import { parseSince } from './api.js';
 import { badRequest, HttpError, sendJson } from './respond.js';
 import type { Router } from './router.js';
 import type { FeedSilence } from '../../shared/feed/messages.js';
+import { newOperatorId } from '../ids.js';
 import { readBodyText } from './body.js';
 
 /** A silence body is a handful of short strings; anything bigger is not one. */
@@ -45,7 +45,7 @@ export type SilenceView = FeedSilence;
  * `DELETE /api/v1/silences/:id` (admin: expire now) → 200 with the silence, 404 unknown.
  */
 export function registerSilenceRoutes(router: Router, deps: SilenceApiDeps): void {
-  const newId = deps.newId ?? (() => nanoid());
+  const newId = deps.newId ?? newOperatorId;
   router
     .add('POST', '/api/v1/silences', 'admin', async ({ req, res, audit }) => {
       const now = deps.clock.now();
