@@ -12,8 +12,7 @@ import { createGpuReader, gpuProblems, type GpuReading } from './gpu/nvidia-smi.
 export class GpuMonitor {
   private timer: TimerHandle | undefined;
   private running = false;
-  private latest: GpuReading[] | null = null;
-  private latestAt: number | null = null;
+  private latest: { at: number; gpus: GpuReading[] } | null = null;
   private available: boolean | null = null;
   private lastProblems = '';
   private readonly reader;
@@ -25,13 +24,9 @@ export class GpuMonitor {
     this.reader = createGpuReader({ command: cfg.command, timeoutMs: Math.min(10_000, cfg.interval) });
   }
 
-  get readings(): GpuReading[] | null {
+  /** The latest readings and when they were taken (epoch ms); null without GPU data. */
+  get reading(): { at: number; gpus: GpuReading[] } | null {
     return this.latest;
-  }
-
-  /** When the current readings were taken (epoch ms); null without readings. */
-  get readAt(): number | null {
-    return this.latest ? this.latestAt : null;
   }
 
   start(): void {
@@ -72,8 +67,7 @@ export class GpuMonitor {
       return;
     }
     this.available = true;
-    this.latest = gpus;
-    this.latestAt = this.deps.clock.now();
+    this.latest = { at: this.deps.clock.now(), gpus };
     const problems = gpus.flatMap((g) => gpuProblems(g, this.cfg));
     const key = problems.map((p) => `${p.uuid}:${p.kind}`).sort().join('|');
     if (key !== this.lastProblems) {

@@ -55,9 +55,8 @@ export async function startAgentProcess(config: AgentConfig, deps: AgentProcessD
         services: config.services.map((s) => ({ name: s.name, kind: s.kind, url: s.url, ...(s.unit ? { unit: s.unit } : {}) })),
         snapshot: () => agentRef?.snapshot() ?? [],
         gpus: () => {
-          const monitor = agentRef?.gpu;
-          const gpus = toGpuInfo(monitor?.readings ?? null, config);
-          return gpus && monitor?.readAt ? { at: monitor.readAt, gpus } : null;
+          const reading = agentRef?.gpu?.reading;
+          return reading ? { at: reading.at, gpus: toGpuInfo(reading.gpus, config) } : null;
         },
       },
       onCommand: (cmd) => commands?.handle(cmd),
@@ -100,8 +99,7 @@ function startCommandRunner(spoolDir: string, agent: RunningAgent, deps: AgentPr
   return runner;
 }
 
-function toGpuInfo(readings: GpuReading[] | null, config: AgentConfig): GpuInfo[] | null {
-  if (!readings) return null;
+function toGpuInfo(readings: GpuReading[], config: AgentConfig): GpuInfo[] {
   return readings.map((g) => {
     const warnings = gpuProblems(g, config.gpu).map((p) => p.detail);
     return {
