@@ -41,8 +41,8 @@ export class HistoryRecorder {
   /** host → service → track */
   private readonly tracks = new Map<string, Map<string, Track>>();
   private finished: HistoryBucket[] = [];
-  /** incidents an earlier run left open, by host and service, until their service is observed */
-  private readonly resumable = new Map<string, Map<string, HistoryIncident>>();
+  /** incidents an earlier run left open (by seriesKey), until their service is first observed */
+  private readonly resumable = new Map<string, HistoryIncident>();
   private readonly unsubscribe: () => void;
 
   constructor(private readonly deps: HistoryRecorderDeps) {
@@ -52,22 +52,13 @@ export class HistoryRecorder {
   }
 
   /**
-   * At start: takes over the incidents an earlier run left open, so each still ends (when its
-   * service is next seen up, the first moment this run knows of) instead of staying open for
-   * ever beside a new one.
+   * At start, before agents report: takes over the incidents an earlier run left open, so
+   * each still ends (when its service is next seen up, the first moment this run knows of)
+   * instead of staying open for ever beside a new one. A service's track takes its incident
+   * when the track is created.
    */
   async resume(): Promise<void> {
-    for (const incident of await this.deps.store.openIncidents()) {
-      const t = this.tracks.get(incident.host)?.get(incident.service);
-      if (t) {
-        const restarts = this.deps.fleet.state.hosts.get(incident.host)?.services.find((s) => s.name === incident.service)?.restarts.count ?? 0;
-        if (!t.open) carryOver(t, incident, restarts);
-        continue;
-      }
-      let services = this.resumable.get(incident.host);
-      if (!services) this.resumable.set(incident.host, (services = new Map()));
-      services.set(incident.service, incident);
-    }
+    for (const incident of await this.deps.store.openIncidents()) this.resumable.set(seriesKey(incident.host, incident.service), incident);
   }
 
   /** Accounts time up to now, notices agents gone offline, stores finished minutes. */
@@ -131,9 +122,9 @@ export class HistoryRecorder {
       if (!t) {
         t = { host: host.id, service: s.name, state, since: now, bucket: emptyBucket(host.id, s.name, now), lastObserved: null, open: null };
         tracks.set(s.name, t);
-        const carried = this.resumable.get(host.id)?.get(s.name);
+        const carried = this.resumable.get(seriesKey(host.id, s.name));
         if (carried) {
-          this.resumable.get(host.id)!.delete(s.name);
+          this.resumable.delete(seriesKey(host.id, s.name));
           carryOver(t, carried, s.restarts.count);
         }
       } else if (t.state !== state) {
@@ -183,3 +174,5 @@ function carryOver(t: Track, incident: HistoryIncident, restartCount: number): v
   t.open = { ...incident, restartsAtStart: restartCount - incident.restarts };
   t.lastObserved = incident.worst;
 }
+
+const seriesKey = (host: string, service: string): string => `${host}\n${service}`;

@@ -23,7 +23,8 @@ async function run(clock: FakeClock, store: SqliteStore, state: string) {
 
 const incidents = async (store: SqliteStore) => (await store.history.listIncidents('gpu-a', 'llama', 0)).map((i) => [i.startedAt - T0, i.endedAt === null ? null : i.endedAt - T0, i.worst]);
 
-test('history: an incident open when the coordinator stopped ends when the next run sees the service up', async () => {
+/** A first coordinator run over a fresh store sees llama healthy, then down at T0 + 60 s, and stops; `rest` is the next run. */
+async function afterARunLeftAnIncidentOpen(rest: (clock: FakeClock, store: SqliteStore) => Promise<void>): Promise<void> {
   const clock = new FakeClock(T0);
   const store = SqliteStore.open(':memory:');
   try {
@@ -34,32 +35,26 @@ test('history: an incident open when the coordinator stopped ends when the next 
     await first.recorder.flush();
     first.recorder.stop();
     assert.deepEqual(await incidents(store), [[60_000, null, 'down']]);
+    await rest(clock, store);
+  } finally {
+    await store.close();
+  }
+}
 
+test('history: an incident open when the coordinator stopped ends when the next run sees the service up', () =>
+  afterARunLeftAnIncidentOpen(async (clock, store) => {
     // the next run finds it healthy at once: the incident ends then
     clock.set(T0 + 300_000);
     await run(clock, store, 'healthy');
     assert.deepEqual(await incidents(store), [[60_000, 300_000, 'down']], 'one incident, ended; not left open');
     assert.deepEqual(await store.history.openIncidents(), []);
-  } finally {
-    await store.close();
-  }
-});
+  }));
 
-test('history: an incident still going on after a coordinator restart continues as the same incident', async () => {
-  const clock = new FakeClock(T0);
-  const store = SqliteStore.open(':memory:');
-  try {
-    const first = await run(clock, store, 'healthy');
-    clock.set(T0 + 60_000);
-    first.becomes('down');
-    first.recorder.stop();
-
+test('history: an incident still going on after a coordinator restart continues as the same incident', () =>
+  afterARunLeftAnIncidentOpen(async (clock, store) => {
     clock.set(T0 + 120_000);
     const second = await run(clock, store, 'down');
     clock.set(T0 + 180_000);
     second.becomes('healthy');
     assert.deepEqual(await incidents(store), [[60_000, 180_000, 'down']], 'no second incident beside the first');
-  } finally {
-    await store.close();
-  }
-});
+  }));
