@@ -4,6 +4,8 @@ import { createServer } from 'node:net';
 /** Where picked ports start: above the well-known ports operators give real servers. */
 const LOWEST = 10_000;
 const TRIES = 200;
+/** the first port of the kernel's ephemeral range, read once */
+let ephemeralStart: number | undefined;
 
 /**
  * A loopback port nobody listens on right now, below the kernel's ephemeral range. The demo
@@ -13,7 +15,7 @@ const TRIES = 200;
  * flaky test). Never one already in `taken`, to which the port is added.
  */
 export async function freePort(taken: Set<number> = new Set()): Promise<number> {
-  const highest = ephemeralLow() - 1;
+  const highest = (ephemeralStart ??= ephemeralLow()) - 1;
   if (highest - LOWEST >= TRIES) {
     for (let i = 0; i < TRIES; i++) {
       const port = LOWEST + Math.floor(Math.random() * (highest - LOWEST + 1));
