@@ -51,8 +51,14 @@ export interface ServiceSnapshot {
   restarts: { count: number; lastAt: string | null; lastOutcome: string | null };
 }
 
-/** How often the agent checks that each unit's main process still exists. */
-export const PID_WATCH_MS = 200;
+/**
+ * How often the agent checks that each unit's main process still exists. Once a second, on
+ * the rounds' own grid, so the watch adds no wake-up of its own: waking an otherwise idle
+ * process costs more than the reads themselves (bench/README.md, probe cost). A crash is
+ * usually seen sooner anyway: the kernel closes the dead server's keep-alive connection,
+ * which triggers the check at once.
+ */
+export const PID_WATCH_MS = 1_000;
 
 /** States in which a vanished main process means something happened to a running server. */
 const PID_WATCHED = new Set(['healthy', 'degraded', 'unhealthy', 'starting']);

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 
-/** Answers "is this PID still a running process?", cheaply enough to ask five times a second. */
+/** Answers "is this PID still a running process?", cheaply enough to ask every second. */
 export interface PidProbe {
   alive(pid: number): boolean;
   /** releases the open /proc file */

@@ -8,7 +8,7 @@ const SHOW_EVERY_MS = 60_000;
 
 /**
  * What a monitor knows of its service's unit between rounds: the main PID, watched with one
- * cheap /proc read so a crash is noticed within ~200 ms instead of at the next probe, and
+ * cheap /proc read so a crash is noticed within a second instead of at the next probe, and
  * systemd's view, asked when it matters (routinely once a minute, at once when the PID
  * vanished or while the service is coming up).
  */

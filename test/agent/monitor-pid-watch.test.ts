@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ServiceMonitor } from '../../agent/monitor.js';
+import { PID_WATCH_MS, ServiceMonitor } from '../../agent/monitor.js';
+import { Pacer } from '../../agent/pacer.js';
 import { EventLog } from '../../agent/events.js';
 import type { RoundResult } from '../../agent/probes/types.js';
 import type { UnitControl, UnitProperties } from '../../agent/unit-control.js';
@@ -68,4 +69,21 @@ test('a crash seen by the PID watch: after the restart the next round comes at t
   assert.ok(rounds.length > crashRound, 'a round ran within the starting poll');
   assert.equal(monitor.state.state, 'healthy');
   await monitor.stop();
+});
+
+test('the PID watch wakes the agent no more often than rounds at a 1 s interval do', async () => {
+  const clock = new FakeClock(Date.UTC(2026, 0, 1, 0, 0, 0, 370));
+  const pacer = new Pacer(clock, 123);
+  const wakeUps = new Set<number>();
+  const every = (period: number) => {
+    const tick = () => {
+      wakeUps.add(clock.now());
+      pacer.atNext(period, tick);
+    };
+    pacer.atNext(period, tick);
+  };
+  every(1_000); // the rounds of services probed every second
+  every(PID_WATCH_MS);
+  await clock.advance(10_000);
+  assert.equal(wakeUps.size, 10, `wake-ups in 10 s: ${[...wakeUps].map((t) => t % 10_000).join(', ')}`);
 });
