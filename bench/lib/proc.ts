@@ -137,6 +137,31 @@ export function procTimes(pid: number | 'self'): ProcTimes | null {
   }
 }
 
+/**
+ * CPU time of every thread of a process so far, in ms, from /proc/PID/task/TID/schedstat
+ * (nanoseconds, where /proc/PID/stat counts 10 ms ticks: over a 30 s window at ~1 % of a
+ * core the ticks alone are ±3 %). Falls back to the ticks where schedstat is missing.
+ */
+export function threadCpuMs(pid: number): number | null {
+  let ns = 0;
+  let read = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+        read++;
+      } catch {
+        // a thread that ended between the listing and the read
+      }
+    }
+  } catch {
+    return null;
+  }
+  if (read > 0) return ns / 1e6;
+  const t = procTimes(pid);
+  return t ? t.self * (1000 / CLK_TCK) : null;
+}
+
 export interface ProcMemory {
   rssKb: number;
   hwmKb: number;
