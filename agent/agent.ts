@@ -68,7 +68,7 @@ export function startAgent(config: AgentConfig, deps: AgentDeps): RunningAgent {
     });
     // a closed keep-alive connection may be a dead server: look at its PID now rather than
     // at the next PID-watch tick
-    if (units && service.unit) probing.onConnectionLost(() => monitor.checkPid());
+    if (units && service.unit) probing.onConnectionLost(() => monitor.connectionLost());
     return monitor;
   });
   events.emit({

@@ -60,6 +60,9 @@ export interface ServiceSnapshot {
  */
 export const PID_WATCH_MS = 1_000;
 
+/** After a lost connection, when to look at the main process once more (connectionLost). */
+export const LOST_CONNECTION_RECHECK_MS = 100;
+
 /** States in which a vanished main process means something happened to a running server. */
 const PID_WATCHED = new Set(['healthy', 'degraded', 'unhealthy', 'starting']);
 
@@ -73,6 +76,7 @@ export class ServiceMonitor {
   private readonly machine: MachineConfig;
   private timer: TimerHandle | undefined;
   private cancelPaced: (() => void) | undefined;
+  private lostRecheck: TimerHandle | undefined;
   private readonly pacer: Pacer;
   private running = false;
   private busy: Promise<void> | null = null;
@@ -130,6 +134,7 @@ export class ServiceMonitor {
   async stop(): Promise<void> {
     this.running = false;
     this.cancelWake();
+    this.deps.clock.clearTimeout(this.lostRecheck);
     await this.busy;
     this.watch?.close();
   }
@@ -214,6 +219,21 @@ export class ServiceMonitor {
     // the round runs now, and the next one follows on the schedule of the state it leaves
     // (the short poll while the restarted server comes up), not on the old interval slot
     void this.runOnce().then(() => this.schedule(this.nextDelay()));
+  }
+
+  /**
+   * The keep-alive connection to the service closed: maybe the server died. Looked at now,
+   * and once more shortly after, because a dying process closes its sockets before it reads
+   * as gone (the kernel tears down its files first, then marks it a zombie), and the next
+   * PID-watch tick may be a second away.
+   */
+  connectionLost(): void {
+    this.checkPid();
+    this.deps.clock.clearTimeout(this.lostRecheck);
+    this.lostRecheck = this.deps.clock.setTimeout(() => {
+      this.lostRecheck = undefined;
+      this.checkPid();
+    }, LOST_CONNECTION_RECHECK_MS);
   }
 
   private apply(input: MachineInput): void {

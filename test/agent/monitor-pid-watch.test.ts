@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PID_WATCH_MS, ServiceMonitor } from '../../agent/monitor.js';
+import { LOST_CONNECTION_RECHECK_MS, PID_WATCH_MS, ServiceMonitor } from '../../agent/monitor.js';
 import { Pacer } from '../../agent/pacer.js';
 import { EventLog } from '../../agent/events.js';
 import type { RoundResult } from '../../agent/probes/types.js';
@@ -19,7 +19,8 @@ services:
 const service = config.services[0]!;
 const logger = createLogger({ level: 'silent' });
 
-test('a crash seen by the PID watch: after the restart the next round comes at the starting poll, not the old interval slot', async () => {
+/** A monitor of one unit whose main process the test kills (`crash()`); rounds are recorded. */
+function watchedMonitor() {
   const clock = new FakeClock(Date.UTC(2026, 0, 1, 0, 0, 0));
   let pid = 100;
   let crashed = false;
@@ -53,12 +54,17 @@ test('a crash seen by the PID watch: after the restart the next round comes at t
     },
     resetRoundState: () => {},
   });
+  return { clock, monitor, rounds, crash: () => (crashed = true) };
+}
+
+test('a crash seen by the PID watch: after the restart the next round comes at the starting poll, not the old interval slot', async () => {
+  const { clock, monitor, rounds, crash } = watchedMonitor();
   monitor.start();
   await clock.advance(0);
   assert.equal(monitor.state.state, 'healthy');
   await clock.advance(1_000);
 
-  crashed = true;
+  crash();
   monitor.checkPid();
   await clock.advance(0);
   assert.equal(monitor.state.state, 'starting', 'crash confirmed and restarted by the PID-watch round');
@@ -69,6 +75,25 @@ test('a crash seen by the PID watch: after the restart the next round comes at t
   assert.ok(rounds.length > crashRound, 'a round ran within the starting poll');
   assert.equal(monitor.state.state, 'healthy');
   await monitor.stop();
+});
+
+test('a lost connection whose process still looks alive is looked at again shortly after', async () => {
+  const { clock, monitor, rounds, crash } = watchedMonitor();
+  monitor.start();
+  await clock.advance(1_000);
+  assert.equal(monitor.state.state, 'healthy');
+  const before = rounds.length;
+
+  // the socket closes while the dying process is still being torn down
+  monitor.connectionLost();
+  await clock.advance(0);
+  assert.equal(rounds.length, before, 'alive at the first look: no round');
+  crash();
+  await clock.advance(LOST_CONNECTION_RECHECK_MS);
+  assert.equal(rounds.length, before + 1, 'the second look found it gone and probed at once');
+  assert.equal(monitor.state.state, 'starting', 'crash confirmed and restarted');
+  await monitor.stop();
+  assert.equal(clock.pendingTimers(), 0, 'stop leaves no recheck behind');
 });
 
 test('the PID watch wakes the agent no more often than rounds at a 1 s interval do', async () => {
