@@ -25,4 +25,3 @@ const get = async (url: string) => {
 setInterval(() => {
   for (const url of urls) get(url).catch((err: Error) => console.error(`${url}: ${err.message}`));
 }, 1_000);
-process.on('SIGTERM', () => process.exit(0));

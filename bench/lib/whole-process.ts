@@ -7,17 +7,16 @@
  * the Node.js processes, from schedstat; bash and its reaped children), divided by the HTTP
  * requests the servers received in that window.
  */
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { agentYaml, MIXED_FLEET, spawnAgent, startEmulatorFleet, type AgentService } from './agent.js';
 import { CLK_TCK, procTimes, spawnGroup, stopGroup, threadCpuMs } from './proc.js';
-import { alivePath, CLI, createBenchServices, emulatorRequests } from './services.js';
+import { alivePath, createBenchServices, emulatorRequests } from './services.js';
 import { agentUnitEnvironment } from './unit-env.js';
 
 const WARMUP_MS = 5_000;
 
-/** dist/bench/lib/bare-client.js */
-const BARE_CLIENT = join(CLI, '..', '..', 'bench', 'lib', 'bare-client.js');
+const BARE_CLIENT = fileURLToPath(new URL('./bare-client.js', import.meta.url));
 
 export const WHOLE_PROCESS_TOOLS = ['agent', 'bare node client', 'bash+curl'] as const;
 export type WholeProcessTool = (typeof WHOLE_PROCESS_TOOLS)[number];

@@ -16,6 +16,7 @@ const TARGET_WORDS: Record<string, string> = {
 };
 
 interface FollowedJob {
+  article: HTMLElement;
   /** replaced at every poll */
   progress: HTMLElement;
   abort: HTMLButtonElement;
@@ -43,9 +44,9 @@ export class RestartJobsView {
     const abort = h('button', { type: 'button', 'aria-label': `Abort restart of ${label}` }, 'Abort');
     const abortNote = h('span', { class: 'job-abort-note', role: 'status' });
     abort.addEventListener('click', () => void this.abort(id, label));
-    const el = h('article', { class: 'job', 'data-job': id, 'aria-label': `restart of ${label}` }, progress, h('p', { class: 'job-actions' }, abort, ' ', abortNote));
-    this.jobs.set(id, { progress, abort, abortNote });
-    this.root.prepend(el);
+    const article = h('article', { class: 'job', 'data-job': id, 'aria-label': `restart of ${label}` }, progress, h('p', { class: 'job-actions' }, abort, ' ', abortNote));
+    this.jobs.set(id, { article, progress, abort, abortNote });
+    this.root.prepend(article);
     this.root.closest('section')?.removeAttribute('hidden');
     this.announce(`Restart of ${label} started`);
     void this.poll(id, label);
@@ -54,12 +55,11 @@ export class RestartJobsView {
   private async poll(id: string, label: string): Promise<void> {
     const followed = this.jobs.get(id);
     if (!followed) return;
-    const { progress } = followed;
-    const el = progress.parentElement!;
+    const { article, progress } = followed;
     try {
       const job = await requestJson<RestartJob>(`/api/v1/restarts/${encodeURIComponent(id)}`);
       progress.replaceChildren(...renderJob(job, label));
-      el.dataset.state = job.state;
+      article.dataset.state = job.state;
       if (job.abortRequested) this.abortShown(followed);
       if (ENDED.has(job.state)) {
         followed.abort.hidden = true;
